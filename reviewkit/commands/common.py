@@ -1,0 +1,35 @@
+"""Options and output handling shared by the subcommands."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Optional
+
+
+def add_output_arguments(p: argparse.ArgumentParser, formats: tuple) -> None:
+    p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+
+
+def write_output(args: argparse.Namespace, text: str) -> None:
+    if not args.output:
+        sys.stdout.write(text)
+        return
+    parent = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(parent, exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    if not args.quiet:
+        print(f"reviewkit: wrote {args.output}", file=sys.stderr)
+
+
+def progress_printer(args: argparse.Namespace) -> Optional[Callable[[int], None]]:
+    """Progress on stderr for long reads, only when a person is watching."""
+    if args.quiet or not sys.stderr.isatty():
+        return None
+
+    def show(count: int) -> None:
+        print(f"\rreviewkit: {count} messages read...", end="", file=sys.stderr, flush=True)
+    return show

@@ -1,0 +1,42 @@
+"""Read mail and patches and show the parsed model: messages, threads, series, patches.
+
+INPUT is a file (mbox, mboxrd, .gz, .eml, .patch), a directory (maildir,
+a folder of .patch files, a public-inbox git archive), `-` for stdin, or a
+revision range (HEAD~3..HEAD) in the repository given by --tree or the
+current directory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..pipeline import parse_inputs
+from ..render import parse_text
+from ..render.data import parse_data
+from .common import add_output_arguments, progress_printer, write_output
+
+HELP = "show the parsed messages, threads, series and patches"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="mbox, mail, patch, directory, '-' or A..B")
+    p.add_argument("--tree", metavar="DIR", help="git repository for revision ranges")
+    add_output_arguments(p, formats=("text", "json"))
+
+
+def run(args: argparse.Namespace) -> int:
+    parsed = parse_inputs(args.inputs, repo_dir=args.tree, progress=progress_printer(args))
+    data = parse_data(parsed)
+    if args.format == "json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = parse_text.render(data)
+    write_output(args, text)
+    if not parsed.messages:
+        if not parsed.errors:
+            print("reviewkit: no messages found in the input", file=sys.stderr)
+        elif args.format == "json" or args.output:
+            print(f"reviewkit: nothing could be read ({len(parsed.errors)} errors; see \"errors\")", file=sys.stderr)
+        return 2
+    return 0

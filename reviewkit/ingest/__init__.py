@@ -1,0 +1,203 @@
+"""Inputs -> Messages, streaming.
+
+`read_inputs()` takes what the user typed (files, directories, `-`, git
+revision ranges, public-inbox archives) and yields Messages one at a time.
+Whatever cannot be read becomes an entry in `errors` and the rest goes on.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import sys
+import zlib
+from typing import BinaryIO, Iterable, Iterator, Optional
+
+from ..model import Errors, Message, Person, Source
+from . import gitsrc
+from .mail import looks_like_header_block, parse_message, split_head_body, synthetic_msgid
+from .mbox import is_from_line, split_mbox
+
+# Names read from a plain directory (a `git format-patch -o` directory, a
+# folder of saved mails). Anything else there is reported and skipped.
+MAIL_SUFFIXES = (".patch", ".diff", ".eml", ".mbox", ".mbx", ".mboxrd", ".msg", ".txt", ".gz", ".mail")
+# A bare diff (`git diff > x.patch`, `diff -u`) starts with its first file header.
+_DIFF_START = re.compile(rb"(diff --git |diff -|Index: |--- \S.*\n\+\+\+ )")
+
+
+def read_inputs(inputs: Iterable[str], errors: Errors, repo_dir: Optional[str] = None,
+                stdin: Optional[BinaryIO] = None) -> Iterator[Message]:
+    for spec in inputs:
+        yield from read_input(spec, errors, repo_dir=repo_dir, stdin=stdin)
+
+
+def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
+               stdin: Optional[BinaryIO] = None) -> Iterator[Message]:
+    if spec == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        yield from read_stream(io.BufferedReader(_Peekable(stream)) if not hasattr(stream, "peek") else stream,
+                               "<stdin>", errors)
+        return
+    if os.path.isdir(spec):
+        yield from read_directory(spec, errors)
+        return
+    if os.path.isfile(spec):
+        yield from read_file(spec, errors)
+        return
+    if gitsrc.looks_like_revision_range(spec):
+        yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
+        return
+    errors.add(spec, "", "no such file, directory or revision range (ranges look like HEAD~3..HEAD)")
+
+
+class _Peekable(io.RawIOBase):
+    """Wrap a stream without peek() (e.g. a pipe object in tests) as raw IO."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        data = self._stream.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+def read_file(path: str, errors: Errors) -> Iterator[Message]:
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        errors.add(path, "", f"cannot open: {exc.strerror}")
+        return
+    with fh:
+        stream: BinaryIO = fh
+        if fh.peek(2)[:2] == b"\x1f\x8b":
+            stream = gzip.GzipFile(fileobj=fh)  # type: ignore[assignment]
+        yield from read_stream(stream, path, errors)
+
+
+def read_stream(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message]:
+    """Sniff one stream: an mbox, a single mail, or a bare diff."""
+    try:
+        head = _peek(stream, 8192)
+    except (OSError, EOFError, zlib.error) as exc:
+        errors.add(name, "byte 0", f"unreadable ({exc})")
+        return
+    first = head.lstrip(b"\r\n \t").split(b"\n", 1)[0] + b"\n"
+    try:
+        if is_from_line(first):
+            yield from _read_mbox(stream, name, errors)
+        else:
+            yield from _read_single(stream.read(), name, "", errors)
+    except (OSError, EOFError, zlib.error) as exc:
+        errors.add(name, "end of input", f"input ends early ({exc}); the messages read before that are kept")
+
+
+def _peek(stream: BinaryIO, n: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        data = peek(n)
+        if data:
+            return data
+    raise OSError("stream cannot be sniffed")  # pragma: no cover - all our streams peek
+
+
+def _read_mbox(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message]:
+    for index, offset, raw in split_mbox(stream):
+        where = f"message {index + 1} at byte {offset}"
+        if index < 0:
+            if raw.strip():
+                errors.add(name, f"byte {offset}", "text before the first 'From ' line is not a message; ignored")
+            continue
+        if not raw.strip():
+            errors.add(name, where, "empty message; ignored")
+            continue
+        msg = parse_message(raw, Source(name, where), errors)
+        if msg is not None:
+            yield msg
+
+
+def _read_single(raw: bytes, name: str, where: str, errors: Errors) -> Iterator[Message]:
+    stripped = raw.lstrip(b"\r\n")
+    if not stripped.strip():
+        errors.add(name, where or "byte 0", "empty input")
+        return
+    head, _ = split_head_body(stripped)
+    if looks_like_header_block(head):
+        msg = parse_message(stripped, Source(name, where), errors)
+        if msg is not None:
+            yield msg
+        return
+    if _DIFF_START.match(stripped):
+        yield bare_diff_message(stripped, name, where)
+        return
+    errors.add(name, where or "byte 0",
+               "neither a mail (no headers), an mbox (no 'From ' line) nor a diff; "
+               "saved web pages are not read yet")
+
+
+def bare_diff_message(raw: bytes, name: str, where: str) -> Message:
+    """A plain diff (e.g. `git diff > x.patch`): a patch mail with no headers."""
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    return Message(
+        msgid=synthetic_msgid(raw), subject=os.path.basename(name), sender=Person("", ""), date=None,
+        in_reply_to=None, references=(), headers=(), source=Source(name, where),
+        body_loader=lambda: text, synthetic_id=True,
+    )
+
+
+def read_directory(path: str, errors: Errors) -> Iterator[Message]:
+    if gitsrc.is_public_inbox(path):
+        for where, raw in gitsrc.read_public_inbox(path, errors):
+            msg = parse_message(raw, Source(path, where), errors)
+            if msg is not None:
+                yield msg
+        return
+    subdirs = [d for d in ("cur", "new") if os.path.isdir(os.path.join(path, d))]
+    if subdirs:  # maildir
+        for sub in subdirs:
+            for entry in sorted(os.scandir(os.path.join(path, sub)), key=lambda e: e.name):
+                if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                    yield from _read_one_file(entry.path, f"{sub}/{entry.name}", path, errors)
+        return
+    entries = sorted((e for e in os.scandir(path) if not e.name.startswith(".")), key=lambda e: e.name)
+    found = False
+    for entry in entries:
+        if entry.is_symlink():
+            errors.add(path, entry.name, "symbolic link not followed")
+            continue
+        if entry.is_dir():
+            continue
+        if not entry.name.lower().endswith(MAIL_SUFFIXES):
+            errors.add(path, entry.name, "skipped: not named like a mail or patch (" + ", ".join(MAIL_SUFFIXES) + ")")
+            continue
+        found = True
+        yield from read_file(entry.path, errors)
+    if not found:
+        errors.add(path, "", "no mail or patch files in this directory")
+
+
+def _read_one_file(full: str, where: str, top: str, errors: Errors) -> Iterator[Message]:
+    try:
+        with open(full, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        errors.add(top, where, f"cannot read: {exc.strerror}")
+        return
+    if raw.startswith(b"From ") and is_from_line(raw.split(b"\n", 1)[0]):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    yield from _read_single(raw, top, where, errors)
+
+
+def read_revisions(spec: str, repo_dir: str, errors: Errors) -> Iterator[Message]:
+    repo = gitsrc.open_repository(repo_dir)
+    if repo is None:
+        errors.add(spec, repo_dir, "looks like a revision range but this is not a git repository (use --tree DIR)")
+        return
+    for where, raw in gitsrc.read_revision_range(repo, spec, errors):
+        msg = parse_message(raw, Source(spec, where), errors)
+        if msg is not None:
+            yield msg

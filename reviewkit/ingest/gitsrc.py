@@ -1,0 +1,122 @@
+"""Mail from git, read with pygit2 (no checkout, no subprocess).
+
+- public-inbox archives: one commit per message, the raw mail in blob `m`
+  (v1: a bare repository; v2: `git/<epoch>.git` repositories).
+- revision ranges in a working repository: each commit rendered as
+  `git format-patch` would render it, then read like any other mail.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Iterator, Optional
+
+import pygit2
+
+from ..model import Errors
+
+
+def is_public_inbox(path: str) -> bool:
+    if os.path.isdir(os.path.join(path, "git")) and any(
+            n.endswith(".git") for n in os.listdir(os.path.join(path, "git"))):
+        return True
+    return os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))
+
+
+def _epochs(path: str) -> list[str]:
+    gitdir = os.path.join(path, "git")
+    if os.path.isdir(gitdir):
+        names = [n for n in os.listdir(gitdir) if n.endswith(".git") and n[:-4].isdigit()]
+        return [os.path.join(gitdir, n) for n in sorted(names, key=lambda n: int(n[:-4]))]
+    return [path]
+
+
+def read_public_inbox(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
+    """Yield (where, raw mail) for every message, oldest first."""
+    for epoch in _epochs(path):
+        try:
+            repo = pygit2.Repository(epoch)
+        except (pygit2.GitError, KeyError) as exc:
+            errors.add(path, epoch, f"not a readable git repository ({exc})")
+            continue
+        if repo.head_is_unborn:
+            continue
+        walker = repo.walk(repo.head.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        for commit in walker:
+            tree = commit.tree
+            if "m" not in tree:
+                continue  # a deletion ("d") or an unrelated commit
+            yield f"{os.path.basename(epoch)} commit {str(commit.id)[:12]}", tree["m"].data
+
+
+def looks_like_revision_range(spec: str) -> bool:
+    return ".." in spec and not os.path.exists(spec)
+
+
+def open_repository(where: str) -> Optional[pygit2.Repository]:
+    found = pygit2.discover_repository(where)
+    return pygit2.Repository(found) if found else None
+
+
+def _commit_date(commit: pygit2.Commit) -> str:
+    sig = commit.author
+    tz = timezone(timedelta(minutes=sig.offset))
+    return format_datetime(datetime.fromtimestamp(sig.time, tz))
+
+
+def _commit_diff(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Diff:
+    if commit.parents:
+        diff = repo.diff(commit.parents[0], commit, context_lines=3)
+    else:
+        diff = commit.tree.diff_to_tree(swap=True, context_lines=3)
+    diff.find_similar()
+    return diff
+
+
+def format_patch(repo: pygit2.Repository, commit: pygit2.Commit, number: int, total: int) -> bytes:
+    """Render a commit the way `git format-patch` does (mail headers, log, ---, stat, diff)."""
+    summary, _, rest = commit.message.partition("\n")
+    marker = "[PATCH]" if total == 1 else f"[PATCH {number}/{total}]"
+    diff = _commit_diff(repo, commit)
+    stat = diff.stats.format(pygit2.enums.DiffStatsFormat.FULL | pygit2.enums.DiffStatsFormat.INCLUDE_SUMMARY, 80)
+    author = commit.author
+    text = (
+        f"From {commit.id} Mon Sep 17 00:00:00 2001\n"
+        f"From: {author.name} <{author.email}>\n"
+        f"Date: {_commit_date(commit)}\n"
+        f"Subject: {marker} {summary.strip()}\n"
+        f"Message-Id: <{commit.id}@git>\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=UTF-8\n"
+        "Content-Transfer-Encoding: 8bit\n"
+        "\n"
+        f"{rest.strip(chr(10))}\n"
+        "---\n"
+        f"{stat}\n"
+        f"{diff.patch or ''}"
+        "-- \nreviewkit\n"
+    )
+    return text.encode("utf-8", "surrogateescape")
+
+
+def read_revision_range(repo: pygit2.Repository, spec: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
+    """Yield (where, raw mail) per non-merge commit of `A..B`, oldest first."""
+    left, _, right = spec.partition("..")
+    try:
+        tip = repo.revparse_single(right or "HEAD").peel(pygit2.Commit)
+        base = repo.revparse_single(left).peel(pygit2.Commit) if left else None
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        errors.add(spec, repo.path, f"unknown revision ({exc}); give a range such as HEAD~3..HEAD")
+        return
+    walker = repo.walk(tip.id, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if base is not None:
+        walker.hide(base.id)
+    commits = []
+    for commit in walker:
+        if len(commit.parents) > 1:
+            errors.add(spec, f"commit {str(commit.id)[:12]}", "merge commit skipped (as git format-patch does)")
+            continue
+        commits.append(commit)
+    for n, commit in enumerate(commits, 1):
+        yield f"commit {str(commit.id)[:12]}", format_patch(repo, commit, n, len(commits))

@@ -1,0 +1,330 @@
+"""Message -> Patch: commit log, trailers, notes after `---`, diffstat, diff.
+
+The body is split the way `git mailinfo` splits it (in-body From/Subject/Date
+headers, the log up to the first `---` line or diff, the rest is the patch).
+The diff is delimited by a small scanner that follows hunk line counts (so a
+`-- ` signature or `base-commit:` line is never taken for diff), recounts a
+hunk whose header lies (as `git apply --recount` would, with an error
+entry), and hands each file to unidiff. This is the only module that
+imports unidiff.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Optional
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from .ingest.mail import parse_person
+from .model import Errors, FileDiff, Hunk, Line, Message, Patch
+from .subject import parse_subject
+from .trailers import parse_log_trailers
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+_DIFF_START = re.compile(r"^(diff --git |diff -|Index: |--- \S|RCS file: )")
+_FILE_HEADER = re.compile(
+    r"^(diff --git |diff -|index |new file mode |deleted file mode |old mode |new mode |similarity index |"
+    r"dissimilarity index |rename from |rename to |copy from |copy to |Binary files |--- |\+\+\+ |Index: |"
+    r"={20,}|RCS file: |retrieving revision |GIT binary patch)")
+_BINARY_DATA = re.compile(r"^(literal \d+|delta \d+|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+)$")
+_DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(\d+|Bin\b.*)")
+_BASE = re.compile(r"^base-commit:\s*([0-9a-f]{7,64})\s*$", re.M)
+_PREREQ = re.compile(r"^prerequisite-patch-id:\s*([0-9a-f]{7,64})\s*$", re.M)
+_INBODY = re.compile(r"^(From|Subject|Date):\s*(.*)$")
+_PULL = re.compile(r"^are available in the git(?: repository)? at:\s*$", re.I | re.M)
+_PULL_URL = re.compile(r"^\s*([\w+-]+://\S+|[\w.+-]+@[\w.-]+:\S+)\s*(.*?)\s*$")
+
+
+def split_inbody_headers(body: str) -> tuple[dict, str]:
+    """In-body `From:`/`Subject:`/`Date:` lines at the top override the mail's."""
+    lines = body.split("\n")
+    found: dict = {}
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    start = i
+    while i < len(lines):
+        m = _INBODY.match(lines[i])
+        if not m or m.group(1) in found:
+            break
+        found[m.group(1)] = m.group(2).strip()
+        i += 1
+    if not found or (i < len(lines) and lines[i].strip()):
+        return {}, body
+    return found, "\n".join(lines[:start] + lines[i + 1:])
+
+
+def _really_diff(lines: list[str], i: int) -> bool:
+    line = lines[i]
+    if line.startswith("--- "):
+        return i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
+    if line.startswith("Index: "):
+        return any(ln.startswith(("---", "===", "diff ")) for ln in lines[i + 1:i + 4])
+    return True
+
+
+def find_diff_start(lines: list[str]) -> Optional[int]:
+    for i, line in enumerate(lines):
+        if _DIFF_START.match(line) and _really_diff(lines, i):
+            return i
+    return None
+
+
+class _DiffScanner:
+    """Delimit the diff in `lines[start:]` and cut it into per-file chunks."""
+
+    def __init__(self, lines: list[str], start: int, name: str, where: str, errors: Errors):
+        self.lines, self.i = lines, start
+        self.name, self.where, self.errors = name, where, errors
+        self.files: list[list[str]] = []
+        self.end = start
+
+    def scan(self) -> None:
+        lines = self.lines
+        current: Optional[list[str]] = None
+        binary = False
+        while self.i < len(lines):
+            line = lines[self.i]
+            m = _HUNK.match(line)
+            if m and current is not None:
+                binary = False
+                self._hunk(m, current)
+                continue
+            if line.startswith("@@@ ") or line.startswith("diff --cc "):
+                self.errors.add(self.name, self.where, f"combined diff at line {self.i + 1} is not supported; file skipped")
+                current = None
+                self.i += 1
+                while self.i < len(lines) and not lines[self.i].startswith(("diff --git ", "-- ")) and lines[self.i].strip():
+                    self.i += 1
+                self.end = self.i
+                continue
+            starts_file = line.startswith(("diff --git ", "diff -", "Index: ")) or (
+                line.startswith("--- ") and self.i + 1 < len(lines) and lines[self.i + 1].startswith("+++ ")
+                and (current is None or any(_HUNK.match(x) for x in current)))
+            if starts_file:
+                current = [line]
+                self.files.append(current)
+                binary = False
+            elif current is not None and _FILE_HEADER.match(line):
+                current.append(line)
+                binary = binary or line.startswith("GIT binary patch")
+            elif current is not None and binary and not line.strip():
+                pass  # blank lines separate the forward and reverse binary blocks
+            elif current is not None and binary and _BINARY_DATA.match(line):
+                current.append(line)
+            elif current is not None and line.startswith("\\ "):
+                current.append(line)
+            else:
+                break
+            self.i += 1
+            self.end = self.i
+
+    def _hunk(self, m: re.Match, current: list[str]) -> None:
+        lines = self.lines
+        old_len = int(m.group(2)) if m.group(2) is not None else 1
+        new_len = int(m.group(4)) if m.group(4) is not None else 1
+        header_at = self.i
+        self.i += 1
+        body: list[str] = []
+        old = new = 0
+        while self.i < len(lines) and (old < old_len or new < new_len):
+            line = lines[self.i]
+            c = line[:1]
+            if line == "":
+                line, c = " ", " "  # blank context line whose space a mailer ate
+            if c == " ":
+                old += 1
+                new += 1
+            elif c == "-":
+                old += 1
+            elif c == "+":
+                new += 1
+            elif c == "\\":
+                pass
+            else:
+                break
+            body.append(line)
+            self.i += 1
+        # a hunk that goes on past its counts (header lies short)
+        while self.i < len(lines) and old >= old_len and new >= new_len:
+            line = lines[self.i]
+            c = line[:1]
+            if c == "\\":
+                body.append(line)
+                self.i += 1
+                continue
+            nxt = lines[self.i + 1] if self.i + 1 < len(lines) else ""
+            if c in " +-" and not line.startswith(("--- ", "+++ ", "-- ")) and line.strip() and not (
+                    line.rstrip() == "--" and not nxt.strip()):
+                body.append(line)
+                old += c in " -"
+                new += c in " +"
+                self.i += 1
+                continue
+            break
+        header = lines[header_at]
+        if (old, new) != (old_len, new_len):
+            self.errors.add(self.name, self.where,
+                            f"hunk at diff line {header_at + 1} ({header.split('@@')[1].strip()}) "
+                            f"has {old} old / {new} new lines; its header says {old_len} / {new_len}. Recounted.")
+            old_start, new_start = int(m.group(1)), int(m.group(3))
+            header = f"@@ -{old_start},{old} +{new_start},{new} @@" + (f" {m.group(5)}" if m.group(5) else "")
+        current.append(header)
+        current.extend(body)
+        self.end = self.i
+
+
+def _clean_path(raw: Optional[str]) -> Optional[str]:
+    if raw is None:
+        return None
+    path = raw.strip()
+    if path.startswith('"') and path.endswith('"'):
+        path = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape", "replace")
+    if path == "/dev/null":
+        return None
+    if path[:2] in ("a/", "b/"):
+        path = path[2:]
+    return path
+
+
+def path_is_safe(path: str) -> bool:
+    """A diff path must stay inside the tree: relative, no `..`, no NUL."""
+    if not path or "\0" in path or path.startswith("/") or "\\" in path:
+        return False
+    norm = posixpath.normpath(path)
+    return not (norm == ".." or norm.startswith("../") or "/../" in f"/{path}/")
+
+
+def _convert(pf) -> FileDiff:
+    info = "".join(pf.patch_info or [])
+    old = _clean_path(pf.source_file)
+    new = _clean_path(pf.target_file)
+    if "rename from " in info:
+        status = "renamed"
+        old = _clean_path(re.search(r"^rename from (.*)$", info, re.M).group(1))
+        new = _clean_path(re.search(r"^rename to (.*)$", info, re.M).group(1))
+    elif "copy from " in info:
+        status = "copied"
+    elif old is None or "new file mode" in info:
+        status, old = "added", None
+    elif new is None or "deleted file mode" in info:
+        status, new = "deleted", None
+    elif not len(pf) and ("old mode" in info) and not pf.is_binary_file:
+        status = "mode"
+    else:
+        status = "modified"
+    if status in ("added",) and new is None:
+        new = _clean_path(pf.target_file) or _clean_path(pf.source_file)
+    hunks = []
+    for h in pf:
+        out = []
+        no_nl_old = no_nl_new = False
+        prev = None
+        for ln in h:
+            if ln.line_type == "\\":
+                if prev is not None:
+                    no_nl_old |= prev.kind in " -"
+                    no_nl_new |= prev.kind in " +"
+                continue
+            value = ln.value[:-1] if ln.value.endswith("\n") else ln.value
+            prev = Line(ln.line_type, value, ln.source_line_no, ln.target_line_no)
+            out.append(prev)
+        hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
+                          h.section_header or "", tuple(out), no_nl_old, no_nl_new))
+    idx = re.search(r"^index ([0-9a-f]+)\.\.([0-9a-f]+)", info, re.M)
+    sim = re.search(r"^similarity index (\d+)%", info, re.M)
+    binary = pf.is_binary_file or "GIT binary patch" in info or "Binary files" in info
+    return FileDiff(old, new, status, tuple(hunks), binary, pf.source_mode, pf.target_mode,
+                    int(sim.group(1)) if sim else None,
+                    idx.group(1) if idx else None, idx.group(2) if idx else None)
+
+
+def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors: Errors) -> tuple[tuple, str, int]:
+    """Parse the diff starting at `start`: (FileDiffs, diff text, index after the diff)."""
+    scanner = _DiffScanner(text_lines, start, name, where, errors)
+    scanner.scan()
+    files = []
+    for chunk in scanner.files:
+        text = "\n".join(chunk) + "\n"
+        try:
+            parsed = PatchSet(text)
+        except UnidiffParseError as exc:
+            errors.add(name, where, f"diff of {chunk[0][:80]!r} not understood ({exc}); file skipped")
+            continue
+        for pf in parsed:
+            fd = _convert(pf)
+            unsafe = [p for p in (fd.old_path, fd.new_path) if p is not None and not path_is_safe(p)]
+            if unsafe:
+                errors.add(name, where, f"diff path {unsafe[0]!r} leaves the source tree; file ignored")
+                continue
+            files.append(fd)
+    diff_text = "\n".join(text_lines[start:scanner.end])
+    return tuple(files), diff_text + ("\n" if diff_text else ""), scanner.end
+
+
+def parse_diffstat(notes: str) -> tuple:
+    return tuple((m.group(1).strip(), m.group(2).strip()) for m in map(_DIFFSTAT.match, notes.split("\n")) if m)
+
+
+def find_pull_url(text: str) -> Optional[str]:
+    m = _PULL.search(text)
+    if not m:
+        return None
+    following = [ln for ln in text[m.end():].split("\n")[:6]]
+    for i, line in enumerate(following):
+        if not line.strip():
+            continue
+        um = _PULL_URL.match(line)
+        if not um:
+            return None
+        url, ref = um.group(1), um.group(2)
+        if not ref and i + 1 < len(following) and following[i + 1].strip() and not following[i + 1].startswith(" "):
+            ref = following[i + 1].strip()  # the branch wrapped onto its own line
+        return f"{url} {ref}".strip()
+    return None
+
+
+def parse_patch(msg: Message, errors: Errors) -> Optional[Patch]:
+    """The Patch in a message, or None when it carries no diff and no pull request."""
+    body = msg.body
+    inbody, body = split_inbody_headers(body)
+    lines = body.split("\n")
+    diff_at = find_diff_start(lines)
+    pull_url = find_pull_url(body) if diff_at is None or "are available in the" in body else None
+    if diff_at is None and pull_url is None:
+        return None
+    name = msg.source.input
+    where = f"{msg.source.where} {msg.msgid}".strip()
+    if diff_at is not None:
+        files, diff_text, diff_end = parse_diff(lines, diff_at, name, where, errors)
+    else:
+        files, diff_text, diff_end = (), "", len(lines)
+    head = "\n".join(lines[:diff_at]) if diff_at is not None else body
+    log, _, notes = _split_notes(head)
+    tail = "\n".join(lines[diff_end:])
+    base = _BASE.search(tail) or _BASE.search(notes)
+    subject = parse_subject(inbody.get("Subject") or msg.subject)
+    author = parse_person(inbody["From"]) if "From" in inbody else msg.sender
+    return Patch(
+        message=msg, subject=subject, author=author, log=log.strip("\n"),
+        trailers=parse_log_trailers(log), notes=notes.strip("\n"), diffstat=parse_diffstat(notes),
+        files=files, diff=diff_text, base_commit=base.group(1) if base else None,
+        prerequisites=tuple(_PREREQ.findall(tail)), pull_url=pull_url,
+    )
+
+
+def _split_notes(head: str) -> tuple[str, str, str]:
+    """Split the text above the diff at the `---` line: (log, sep, notes)."""
+    lines = head.split("\n")
+    for i, line in enumerate(lines):
+        if line.rstrip() == "---":
+            return "\n".join(lines[:i]), "---", "\n".join(lines[i + 1:])
+    return head, "", ""
+
+
+def quoted_diff_present(body: str) -> bool:
+    """A diff quoted in a reply (`> @@ ...`), as reviewers do when commenting."""
+    return bool(re.search(r"^>[ >]*@@ -\d+", body, re.M))
+

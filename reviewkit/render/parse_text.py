@@ -1,0 +1,56 @@
+"""Terminal text for `reviewkit parse`: series first, then loose threads, then errors."""
+from __future__ import annotations
+
+
+def _who(p: dict | None) -> str:
+    if not p:
+        return "?"
+    return p["name"] or p["email"] or "?"
+
+
+def render(data: dict) -> str:
+    msgs = {m["msgid"]: m for m in data["messages"]}
+    patches = {p["msgid"]: p for p in data["patches"]}
+    out: list[str] = []
+    st = data["stats"]
+    kinds = st.get("kinds", {})
+    out.append(f"{st.get('messages', 0)} messages ({kinds.get('patch', 0)} patches, {kinds.get('cover', 0)} covers, "
+               f"{kinds.get('reply', 0)} replies, {kinds.get('other', 0)} other) in {st.get('threads', 0)} threads, "
+               f"{st.get('series', 0)} series" + (f"; {st['duplicates_collapsed']} duplicates collapsed"
+                                                  if st.get("duplicates_collapsed") else ""))
+    for s in data["series"]:
+        state = "complete" if s["complete"] else "missing " + ", ".join(f"{n}/{s['total']}" for n in s["missing"])
+        tags = "".join(f" [{t}]" for t, on in (("RFC", s["rfc"]), ("RESEND", s["resend"])) if on)
+        prev = f", follows series {s['previous_version']}" if s["previous_version"] is not None else ""
+        out.append("")
+        out.append(f"series {s['index']}: v{s['version']}{tags} \"{s['title']}\" by {_who(s['sender'])} "
+                   f"({len(s['patches'])}/{s['total'] or len(s['patches'])} patches, {state}{prev})")
+        if s["cover"]:
+            n = len(s["followups"].get(s["cover"], []))
+            out.append(f"  cover  {s['cover']}" + (f"  ({n} replies)" if n else ""))
+        for counter, mid in zip(s["counters"], s["patches"]):
+            p = patches.get(mid)
+            files = len(p["files"]) if p else 0
+            given = [t for t in (p["followup_trailers"] if p else []) if not t.get("mismatch")]
+            tags = ", ".join(f"{t['key']}: {_who(t['person'])}" for t in given)
+            replies = len(s["followups"].get(mid, []))
+            out.append(f"  {counter:>3}/{s['total'] or 1:<3} {msgs[mid]['parsed_subject']['title']}  "
+                       f"[{files} file{'s' if files != 1 else ''}"
+                       + (f", {replies} replies" if replies else "") + "]")
+            if tags:
+                out.append(f"          given in replies: {tags}")
+            if p and p["base_commit"]:
+                out.append(f"          base-commit: {p['base_commit']}")
+    loose = [m for m in data["messages"] if m["kind"] == "other"]
+    if loose:
+        out.append("")
+        out.append("not part of a series:")
+        for m in loose:
+            out.append(f"  {m['msgid']}  {m['subject']}  ({_who(m['from'])})")
+    if data["errors"]:
+        out.append("")
+        out.append(f"{len(data['errors'])} problem{'s' if len(data['errors']) != 1 else ''} reading the input:")
+        for e in data["errors"]:
+            where = f" ({e['where']})" if e["where"] else ""
+            out.append(f"  {e['input']}{where}: {e['message']}")
+    return "\n".join(out) + "\n"

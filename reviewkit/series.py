@@ -1,0 +1,200 @@
+"""Messages -> Series: kinds, grouping per version, follow-ups, missing patches.
+
+Grouping follows patchwork's rules, because its corpus encodes years of
+real-list edge cases: a patch or cover joins the series that one of its
+References (nearest first) already belongs to, else a series with the same
+sender, version and total within 12 hours; it starts a new series when
+neither exists or when its number is already taken there (a resend or a
+new revision threaded to the old one).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Optional
+
+from .model import Message, Patch, Series, Subject
+from .subject import parse_subject
+from .trailers import parse_followup_trailers
+
+WINDOW = timedelta(hours=12)
+
+
+def classify(msg: Message, subject: Subject, patch: Optional[Patch]) -> str:
+    """patch | cover | reply | other."""
+    if subject.is_reply:
+        return "reply"
+    if patch is not None and (patch.files or patch.pull_url or patch.diff):
+        return "patch"
+    if subject.counter == 0:
+        return "cover"
+    if subject.counter:
+        return "other"  # says it is patch n/m but carries no diff (see parse_inputs' error)
+    if msg.in_reply_to or msg.references:
+        return "reply"
+    return "other"
+
+
+class _Building:
+    def __init__(self, msg: Message, subject: Subject, total: Optional[int]):
+        self.version = subject.version
+        self.total = total
+        self.sender = msg.sender
+        self.date = msg.date
+        self.cover: Optional[str] = None
+        self.cover_title: Optional[str] = None
+        self.numbers: dict[int, str] = {}
+        self.titles: dict[int, str] = {}
+        self.rfc = subject.is_rfc
+        self.resend = subject.is_resend
+
+
+def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: dict[str, str],
+                 parent: dict[str, Optional[str]], patches: dict[str, Patch]) -> list[Series]:
+    building: list[_Building] = []
+    ref_index: dict[str, int] = {}
+    for msg in messages:
+        kind = kinds[msg.msgid]
+        if kind not in ("patch", "cover"):
+            continue
+        s = subjects[msg.msgid]
+        x, n = s.counter, s.total
+        found: Optional[int] = None
+        if n is not None:
+            for ref in (msg.msgid, msg.in_reply_to, *reversed(msg.references)):
+                if ref and ref in ref_index:
+                    found = ref_index[ref]
+                    break
+            if found is None:
+                found = _by_markers(building, msg, s)
+        else:
+            x = n = 1 if kind == "patch" else 0
+        if kind == "cover":
+            x = 0
+        taken = found is not None and (x in building[found].numbers or (x == 0 and building[found].cover))
+        if found is None or taken:
+            building.append(_Building(msg, s, n))
+            found = len(building) - 1
+            for ref in (*msg.references, msg.in_reply_to):
+                if ref:
+                    ref_index.setdefault(ref, found)
+        ref_index[msg.msgid] = found
+        b = building[found]
+        if kind == "cover":
+            b.cover, b.cover_title = msg.msgid, s.title
+        else:
+            b.numbers[x] = msg.msgid
+            b.titles[x] = s.title
+        if msg.date and (b.date is None or msg.date < b.date):
+            b.date = msg.date
+    followups = _followups(messages, kinds, parent)
+    out = []
+    for b in building:
+        nums = sorted(b.numbers)
+        total = b.total
+        missing = tuple(i for i in range(1, (total or 0) + 1) if i not in b.numbers)
+        members = [b.cover] if b.cover else []
+        members += [b.numbers[i] for i in nums]
+        title = b.cover_title or (b.titles[nums[0]] if nums else "")
+        out.append(Series(
+            version=b.version, total=total, title=title, sender=b.sender, cover=b.cover,
+            patches=tuple(b.numbers[i] for i in nums), counters=tuple(nums),
+            followups={m: followups.get(m, ()) for m in members}, missing=missing, date=b.date,
+            is_rfc=b.rfc, is_resend=b.resend,
+        ))
+    out.sort(key=lambda s: (s.date is None, s.date.timestamp() if s.date else 0))
+    return link_versions(out)
+
+
+def _by_markers(building: list[_Building], msg: Message, s: Subject) -> Optional[int]:
+    for i in range(len(building) - 1, -1, -1):
+        b = building[i]
+        if b.sender.email != msg.sender.email or b.version != s.version or b.total != s.total:
+            continue
+        if b.date is None or msg.date is None or abs(msg.date - b.date) <= WINDOW:
+            return i
+    return None
+
+
+def _followups(messages: list[Message], kinds: dict[str, str], parent: dict) -> dict[str, tuple]:
+    """Reply msgids under each patch or cover (nearest patch/cover ancestor)."""
+    out: dict[str, list[str]] = {}
+    for msg in messages:
+        if kinds[msg.msgid] in ("patch", "cover"):
+            continue
+        node = parent.get(msg.msgid)
+        seen = set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            if kinds.get(node) in ("patch", "cover"):
+                out.setdefault(node, []).append(msg.msgid)
+                break
+            node = parent.get(node)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def link_versions(series: list[Series]) -> list[Series]:
+    """Point each series at the previous version of the same work in this input."""
+    out = list(series)
+    for i, s in enumerate(out):
+        best = None
+        for j in range(len(out)):
+            o = out[j]
+            if j == i or o.version >= s.version or o.sender.email != s.sender.email:
+                continue
+            if _same_work(o, s) and (best is None or out[best].version < o.version):
+                best = j
+        if best is not None:
+            out[i] = replace(s, previous=best)
+    return out
+
+
+def _norm_title(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
+def _same_work(a: Series, b: Series) -> bool:
+    return bool(a.title) and _norm_title(a.title) == _norm_title(b.title)
+
+
+def attach_followup_trailers(series: list[Series], messages: dict[str, Message], patches: dict[str, Patch],
+                             parent: dict) -> dict[str, Patch]:
+    """Trailers given in replies: to the patch replied to; on the cover, to every patch."""
+    children: dict[str, list[str]] = {}
+    for mid, p in parent.items():
+        if p is not None:
+            children.setdefault(p, []).append(mid)
+
+    def subtree(root: str) -> list[str]:
+        out, stack, seen = [], list(children.get(root, [])), set()
+        while stack:
+            node = stack.pop()
+            if node in seen or node in patches:
+                continue
+            seen.add(node)
+            out.append(node)
+            stack.extend(children.get(node, []))
+        return out
+
+    def given(root: str) -> tuple:
+        found = []
+        for mid in subtree(root):
+            m = messages[mid]
+            found.extend(parse_followup_trailers(m.body, m.msgid, m.sender))
+        return tuple(found)
+
+    updated = dict(patches)
+    for s in series:
+        from_cover = given(s.cover) if s.cover else ()
+        for mid in s.patches:
+            p = updated.get(mid)
+            if p is None:
+                continue
+            extra = from_cover + given(mid)
+            if extra:
+                updated[mid] = replace(p, followup_trailers=extra)
+    return updated
+
+
+def subjects_for(messages: list[Message]) -> dict[str, Subject]:
+    return {m.msgid: parse_subject(m.subject) for m in messages}

@@ -1,0 +1,126 @@
+"""Trailers: `Key: value` lines in commit messages and in review replies.
+
+In a commit message the trailers are the last paragraph (git's rule), with
+continuation lines (indented, or a wrapped `<address>`) and `[...]` notes
+allowed. In a reply, a reviewer gives trailers on unquoted lines anywhere
+above the signature; only person trailers with an address, `Fixes:` and
+`Link:` count there, as b4 does.
+"""
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+from typing import Optional
+
+from .model import Person, Trailer
+
+PERSON_KEYS = ("Signed-off-by", "Reviewed-by", "Acked-by", "Tested-by", "Reported-by", "Suggested-by",
+               "Co-developed-by", "Nacked-by", "Reported-and-tested-by", "Debugged-by", "Originally-by",
+               "Requested-by", "Cc")
+UTILITY_KEYS = ("Fixes", "Link", "Closes", "Message-ID", "Change-Id", "Bug", "Depends-on", "Based-on")
+_CANON = {k.lower(): k for k in PERSON_KEYS + UTILITY_KEYS}
+# Trailers a reviewer gives to a patch in a reply (b4 collects these).
+FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested-by", "Reported-by",
+                                               "Suggested-by", "Nacked-by", "Signed-off-by",
+                                               "Co-developed-by", "Fixes", "Link", "Reported-and-tested-by"))
+
+_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S.*?)\s*$")
+_EMAIL = re.compile(r"<?([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
+_FIXES = re.compile(r"^([0-9a-f]{12,64})\b", re.I)
+_MAINTAINER_NOTE = re.compile(r"^\[[^\]\s]+@[^\]\s]+:.*\]$")
+_COMMENT = re.compile(r"\s+(#.*|\[[^\]]*\])$")
+
+
+def canonical_key(key: str) -> str:
+    return _CANON.get(key.lower(), key[:1].upper() + key[1:])
+
+
+def is_person_key(key: str) -> bool:
+    lk = key.lower()
+    return lk.endswith("-by") or lk == "cc"
+
+
+def is_trailer_key(key: str) -> bool:
+    return key.lower() in _CANON or is_person_key(key)
+
+
+def parse_person_value(value: str) -> Optional[Person]:
+    """`Name <addr>`, `Name (Org) <addr>`, `"Doe, Jane" <addr>`, bare `addr`."""
+    m = re.search(r"<([^<>\s]+@[^<>\s]+)>", value)
+    if m:
+        name = value[: m.start()].strip().strip('"').strip()
+        return Person(name, m.group(1).lower())
+    name, addr = parseaddr(value)
+    if addr and "@" in addr:
+        return Person(name.strip(), addr.lower())
+    return None
+
+
+def _make(key: str, value: str, line: int, msgid: str = "", given_by: Optional[Person] = None) -> Trailer:
+    key = canonical_key(key)
+    comment = ""
+    cm = _COMMENT.search(value)
+    if cm and not (key == "Fixes" and cm.group(1).startswith("(")):
+        comment, value = cm.group(1), value[: cm.start()].rstrip()
+    person = parse_person_value(value) if is_person_key(key) else None
+    return Trailer(key=key, value=value, person=person, line=line, comment=comment, msgid=msgid, given_by=given_by)
+
+
+def parse_log_trailers(log: str) -> tuple[Trailer, ...]:
+    """Trailers of a commit message (the text above `---`)."""
+    lines = log.rstrip("\n").split("\n")
+    # find the last paragraph
+    end = len(lines)
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    out: list[tuple[str, str, int]] = []
+    for i in range(start, end):
+        raw = lines[i]
+        m = _LINE.match(raw)
+        if m and is_trailer_key(m.group(1)):
+            out.append((m.group(1), m.group(2), i + 1))
+            continue
+        stripped = raw.strip()
+        if _MAINTAINER_NOTE.match(stripped):
+            continue  # "[akpm@linux-foundation.org: fix typo]" is the maintainer's, not the trailer's
+        if out and (raw[:1] in (" ", "\t") or stripped.startswith("<") or stripped.startswith("[")):
+            # a wrapped value, an indented note or a "[note]" line belongs to the trailer above
+            k, v, n = out[-1]
+            out[-1] = (k, v + " " + stripped, n)
+            continue
+        if not out:
+            return ()  # the last paragraph is prose: no trailers
+    return tuple(_make(k, v, n) for k, v, n in out)
+
+
+def _valid_followup(key: str, value: str) -> bool:
+    lk = key.lower()
+    if lk == "fixes":
+        return bool(_FIXES.match(value))
+    if lk == "link":
+        return "://" in value or "@" in value
+    return parse_person_value(value) is not None
+
+
+def parse_followup_trailers(body: str, msgid: str = "", sender: Optional[Person] = None) -> tuple[Trailer, ...]:
+    """Trailers a reviewer gave in a reply: unquoted lines above the signature."""
+    out = []
+    for n, raw in enumerate(body.split("\n"), 1):
+        if raw.rstrip() in ("--", "-- "):
+            break
+        if raw.startswith(">"):
+            continue
+        m = _LINE.match(raw.strip())
+        if not m or m.group(1).lower() not in FOLLOWUP_KEYS or not _valid_followup(m.group(1), m.group(2)):
+            continue
+        t = _make(m.group(1), m.group(2), n, msgid, sender)
+        if t.person and sender and sender.email:
+            same_mail = t.person.email == sender.email
+            same_name = bool(t.person.name) and t.person.name.lower() == sender.name.lower()
+            if not (same_mail or same_name):
+                t = Trailer(**{**t.__dict__, "mismatch": True})
+        out.append(t)
+    return tuple(out)
