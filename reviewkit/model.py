@@ -161,7 +161,7 @@ class Patch:
     message: Message
     subject: Subject
     author: Person            # in-body From: when present, else the mail sender
-    log: str                  # commit message body (without subject and trailers section? no: full body above ---)
+    log: str                  # commit message body above `---` (trailers included, subject not)
     trailers: tuple           # Trailer, ... from the commit message
     notes: str                # text between "---" and the diff (changelog, diffstat)
     diffstat: tuple           # (path, changes) pairs from the notes
@@ -195,6 +195,7 @@ class Series:
     previous: Optional[int] = None  # index of the earlier version in the same input
     is_rfc: bool = False
     is_resend: bool = False
+    patch_titles: tuple = ()  # subject titles of the patches, same order
 
     @property
     def complete(self) -> bool:

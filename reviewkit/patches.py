@@ -32,24 +32,37 @@ _BINARY_DATA = re.compile(r"^(literal \d+|delta \d+|[A-Za-z][0-9A-Za-z!#$%&()*+;
 _DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(\d+|Bin\b.*)")
 _BASE = re.compile(r"^base-commit:\s*([0-9a-f]{7,64})\s*$", re.M)
 _PREREQ = re.compile(r"^prerequisite-patch-id:\s*([0-9a-f]{7,64})\s*$", re.M)
+_EMBEDDED_FROM = re.compile(r"^>?From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$")
 _INBODY = re.compile(r"^(From|Subject|Date):\s*(.*)$")
 _PULL = re.compile(r"^are available in the git(?: repository)? at:\s*$", re.I | re.M)
 _PULL_URL = re.compile(r"^\s*([\w+-]+://\S+|[\w.+-]+@[\w.-]+:\S+)\s*(.*?)\s*$")
 
 
 def split_inbody_headers(body: str) -> tuple[dict, str]:
-    """In-body `From:`/`Subject:`/`Date:` lines at the top override the mail's."""
+    """In-body headers at the top override the mail's, as in git mailinfo:
+    `From:`/`Subject:`/`Date:` lines (with continuation lines), a bare
+    `[PATCH] title` line as the subject, and an embedded format-patch
+    `From <sha> Mon Sep 17 ...` separator before them. The block must be
+    followed by a blank line."""
     lines = body.split("\n")
     found: dict = {}
     i = 0
     while i < len(lines) and not lines[i].strip():
         i += 1
     start = i
+    if i < len(lines) and _EMBEDDED_FROM.match(lines[i]):
+        i += 1
+    if i < len(lines) and lines[i].startswith("[PATCH] ") and (i + 1 >= len(lines) or not lines[i + 1].strip()):
+        return {"Subject": lines[i].strip()}, "\n".join(lines[:start] + lines[i + 2:])
     while i < len(lines):
         m = _INBODY.match(lines[i])
-        if not m or m.group(1) in found:
+        if m and m.group(1) not in found:
+            found[m.group(1)] = m.group(2).strip()
+            last = m.group(1)
+        elif found and lines[i][:1] in (" ", "\t") and lines[i].strip():
+            found[last] += " " + lines[i].strip()  # a folded in-body header
+        else:
             break
-        found[m.group(1)] = m.group(2).strip()
         i += 1
     if not found or (i < len(lines) and lines[i].strip()):
         return {}, body

@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable, Iterable, Optional
 from .ingest import read_inputs
 from .model import Errors, Message, Patch, Series, Subject, Thread
 from .patches import parse_patch
-from .series import attach_followup_trailers, classify, group_series, subjects_for
+from .series import attach_followup_trailers, classify, find_naked_covers, group_series, subjects_for
 from .threads import build_threads, dedupe
 
 
@@ -45,6 +45,8 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
         read.append(msg)
         if progress is not None and len(read) % 500 == 0:
             progress(len(read))
+    if progress is not None:
+        progress(-1)
     messages, duplicates = dedupe(read)
     subjects = subjects_for(messages)
     patches: dict[str, Patch] = {}
@@ -65,6 +67,7 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
                        "(truncated, or the diff was mangled)")
         if kind == "patch" and patch is not None:
             patches[m.msgid] = patch
+    find_naked_covers(messages, subjects, kinds)
     threads, parent = build_threads(messages)
     series = group_series(messages, subjects, kinds, parent, patches)
     by_id = {m.msgid: m for m in messages}

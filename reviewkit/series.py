@@ -22,9 +22,13 @@ WINDOW = timedelta(hours=12)
 
 def classify(msg: Message, subject: Subject, patch: Optional[Patch]) -> str:
     """patch | cover | reply | other."""
+    has_diff = patch is not None and bool(patch.files or patch.pull_url or patch.diff)
+    # an in-body "Subject: [PATCH] ..." makes a "Re:" mail a patch, as for git am
+    if has_diff and not patch.subject.is_reply and patch.subject.raw != msg.subject:
+        return "patch"
     if subject.is_reply:
         return "reply"
-    if patch is not None and (patch.files or patch.pull_url or patch.diff):
+    if has_diff:
         return "patch"
     if subject.counter == 0:
         return "cover"
@@ -35,8 +39,24 @@ def classify(msg: Message, subject: Subject, patch: Optional[Patch]) -> str:
     return "other"
 
 
+def find_naked_covers(messages: list[Message], subjects: dict[str, Subject], kinds: dict[str, str]) -> None:
+    """A mail with no [PATCH 0/n] marker is still the cover when the sender's
+    own patches answer it directly (b4's "naked cover"); a bug report that
+    someone else's patch answers is not."""
+    by_id = {m.msgid: m for m in messages}
+    for m in messages:
+        if kinds[m.msgid] != "patch" or m.in_reply_to not in by_id:
+            continue
+        parent = by_id[m.in_reply_to]
+        if (kinds[parent.msgid] == "other" and parent.sender.email == m.sender.email
+                and not subjects[parent.msgid].is_reply and subjects[parent.msgid].counter is None):
+            kinds[parent.msgid] = "cover"
+
+
 class _Building:
     def __init__(self, msg: Message, subject: Subject, total: Optional[int]):
+        self.input = msg.source.input
+        self.threaded = bool(msg.in_reply_to or msg.references)
         self.version = subject.version
         self.total = total
         self.sender = msg.sender
@@ -67,8 +87,12 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
                     break
             if found is None:
                 found = _by_markers(building, msg, s)
-        else:
-            x = n = 1 if kind == "patch" else 0
+        elif kind == "patch" and msg.in_reply_to in ref_index and building[ref_index[msg.in_reply_to]].total is None \
+                and building[ref_index[msg.in_reply_to]].cover:
+            found = ref_index[msg.in_reply_to]  # an unnumbered patch answering a naked cover
+            x = max(building[found].numbers, default=0) + 1
+        else:  # unnumbered: a single patch, or a naked cover (its total comes from its patches)
+            x, n = (1, 1) if kind == "patch" else (0, None)
         if kind == "cover":
             x = 0
         taken = found is not None and (x in building[found].numbers or (x == 0 and building[found].cover))
@@ -91,7 +115,7 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
     out = []
     for b in building:
         nums = sorted(b.numbers)
-        total = b.total
+        total = b.total if b.total is not None or not b.cover else len(nums)
         missing = tuple(i for i in range(1, (total or 0) + 1) if i not in b.numbers)
         members = [b.cover] if b.cover else []
         members += [b.numbers[i] for i in nums]
@@ -100,6 +124,7 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
             version=b.version, total=total, title=title, sender=b.sender, cover=b.cover,
             patches=tuple(b.numbers[i] for i in nums), counters=tuple(nums),
             followups={m: followups.get(m, ()) for m in members}, missing=missing, date=b.date,
+            patch_titles=tuple(b.titles[i] for i in nums),
             is_rfc=b.rfc, is_resend=b.resend,
         ))
     out.sort(key=lambda s: (s.date is None, s.date.timestamp() if s.date else 0))
@@ -109,7 +134,12 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
 def _by_markers(building: list[_Building], msg: Message, s: Subject) -> Optional[int]:
     for i in range(len(building) - 1, -1, -1):
         b = building[i]
-        if b.sender.email != msg.sender.email or b.version != s.version or b.total != s.total:
+        if b.version != s.version or b.total != s.total:
+            continue
+        # `git format-patch --cover-letter` sends the cover as the committer and the
+        # patches as their authors: unthreaded mails of one input may differ in sender
+        same_batch = b.input == msg.source.input and not b.threaded and not (msg.in_reply_to or msg.references)
+        if b.sender.email != msg.sender.email and not same_batch:
             continue
         if b.date is None or msg.date is None or abs(msg.date - b.date) <= WINDOW:
             return i
@@ -154,7 +184,9 @@ def _norm_title(title: str) -> str:
 
 
 def _same_work(a: Series, b: Series) -> bool:
-    return bool(a.title) and _norm_title(a.title) == _norm_title(b.title)
+    if a.title and _norm_title(a.title) == _norm_title(b.title):
+        return True
+    return bool(set(map(_norm_title, a.patch_titles)) & set(map(_norm_title, b.patch_titles)))
 
 
 def attach_followup_trailers(series: list[Series], messages: dict[str, Message], patches: dict[str, Patch],

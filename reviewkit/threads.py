@@ -53,12 +53,12 @@ def find_parents(messages: list[Message]) -> dict[str, Optional[str]]:
 
 
 def _fallback_parents(messages: list[Message], parent: dict) -> None:
-    covers = {}
+    covers: dict[tuple, list[Message]] = {}
     originals: dict[str, Message] = {}
     for m in messages:
         s = parse_subject(m.subject)
         if s.counter == 0 and not s.is_reply:
-            covers.setdefault((m.sender.email, s.version, s.total), m)
+            covers.setdefault((s.version, s.total), []).append(m)
         if not s.is_reply:
             originals.setdefault(s.title.lower(), m)
     for m in messages:
@@ -66,7 +66,11 @@ def _fallback_parents(messages: list[Message], parent: dict) -> None:
             continue
         s = parse_subject(m.subject)
         if s.counter and s.total and not s.is_reply:
-            cover = covers.get((m.sender.email, s.version, s.total))
+            # the sender's own cover; else one from the same input (format-patch
+            # --cover-letter sends the cover as the committer, patches as authors)
+            candidates = covers.get((s.version, s.total), [])
+            cover = next((c for c in candidates if c.sender.email == m.sender.email), None) or next(
+                (c for c in candidates if c.source.input == m.source.input), None)
             if cover is not None and cover.msgid != m.msgid:
                 parent[m.msgid] = cover.msgid
         elif s.is_reply:

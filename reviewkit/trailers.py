@@ -22,11 +22,13 @@ _CANON = {k.lower(): k for k in PERSON_KEYS + UTILITY_KEYS}
 # Trailers a reviewer gives to a patch in a reply (b4 collects these).
 FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested-by", "Reported-by",
                                                "Suggested-by", "Nacked-by", "Signed-off-by",
-                                               "Co-developed-by", "Fixes", "Link", "Reported-and-tested-by"))
+                                               "Co-developed-by", "Fixes", "Link", "Closes",
+                                               "Reported-and-tested-by"))
 
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S.*?)\s*$")
 _EMAIL = re.compile(r"<?([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
 _FIXES = re.compile(r"^([0-9a-f]{12,64})\b", re.I)
+_MAILTO = re.compile(r"<mailto:[^<>]*>>")
 _MAINTAINER_NOTE = re.compile(r"^\[[^\]\s]+@[^\]\s]+:.*\]$")
 _COMMENT = re.compile(r"\s+(#.*|\[[^\]]*\])$")
 
@@ -58,6 +60,7 @@ def parse_person_value(value: str) -> Optional[Person]:
 
 def _make(key: str, value: str, line: int, msgid: str = "", given_by: Optional[Person] = None) -> Trailer:
     key = canonical_key(key)
+    value = _MAILTO.sub(">", value)  # Outlook's "<addr<mailto:addr>>"
     comment = ""
     cm = _COMMENT.search(value)
     if cm and not (key == "Fixes" and cm.group(1).startswith("(")):
@@ -100,7 +103,7 @@ def _valid_followup(key: str, value: str) -> bool:
     lk = key.lower()
     if lk == "fixes":
         return bool(_FIXES.match(value))
-    if lk == "link":
+    if lk in ("link", "closes"):
         return "://" in value or "@" in value
     return parse_person_value(value) is not None
 
@@ -111,9 +114,9 @@ def parse_followup_trailers(body: str, msgid: str = "", sender: Optional[Person]
     for n, raw in enumerate(body.split("\n"), 1):
         if raw.rstrip() in ("--", "-- "):
             break
-        if raw.startswith(">"):
-            continue
-        m = _LINE.match(raw.strip())
+        if raw[:1] in (">", " ", "\t"):
+            continue  # quoted, or indented (an example or a suggestion, not a trailer given)
+        m = _LINE.match(raw.rstrip())
         if not m or m.group(1).lower() not in FOLLOWUP_KEYS or not _valid_followup(m.group(1), m.group(2)):
             continue
         t = _make(m.group(1), m.group(2), n, msgid, sender)

@@ -26,10 +26,19 @@ def write_output(args: argparse.Namespace, text: str) -> None:
 
 
 def progress_printer(args: argparse.Namespace) -> Optional[Callable[[int], None]]:
-    """Progress on stderr for long reads, only when a person is watching."""
+    """Progress on stderr for long reads, only when a person is watching.
+
+    Called with a running count, and with -1 when reading is done (to end the line).
+    """
     if args.quiet or not sys.stderr.isatty():
         return None
+    shown = [False]
 
     def show(count: int) -> None:
+        if count < 0:
+            if shown[0]:
+                print(file=sys.stderr)
+            return
+        shown[0] = True
         print(f"\rreviewkit: {count} messages read...", end="", file=sys.stderr, flush=True)
     return show

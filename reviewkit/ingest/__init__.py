@@ -86,6 +86,9 @@ def read_stream(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message
     except (OSError, EOFError, zlib.error) as exc:
         errors.add(name, "byte 0", f"unreadable ({exc})")
         return
+    if not head.strip():
+        errors.add(name, "byte 0", "empty input")
+        return
     first = head.lstrip(b"\r\n \t").split(b"\n", 1)[0] + b"\n"
     try:
         if is_from_line(first):
@@ -97,12 +100,7 @@ def read_stream(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message
 
 
 def _peek(stream: BinaryIO, n: int) -> bytes:
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
-        data = peek(n)
-        if data:
-            return data
-    raise OSError("stream cannot be sniffed")  # pragma: no cover - all our streams peek
+    return stream.peek(n)  # type: ignore[attr-defined]  # every stream we open is buffered
 
 
 def _read_mbox(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message]:

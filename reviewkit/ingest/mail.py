@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from email import message_from_bytes
 from email.header import decode_header
 from email.policy import compat32
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from typing import Optional
 
 from ..model import Errors, Message, Person, Source
@@ -113,18 +113,11 @@ def decode_words(value: str) -> str:
     except Exception:  # email raises several kinds on garbage
         return value
     out = []
-    prev_encoded = False
     for chunk, charset in parts:
         if isinstance(chunk, str):
-            text, encoded = chunk, False
+            out.append(chunk)
         else:
-            text = decode_text(chunk, charset) if charset else _bytes_to_text(chunk)
-            encoded = charset is not None
-        # decode_header drops the whitespace between an encoded word and plain text
-        if out and not (encoded and prev_encoded) and not out[-1].endswith(" ") and not text.startswith(" "):
-            out.append(" ")
-        out.append(text)
-        prev_encoded = encoded
+            out.append(decode_text(chunk, charset) if charset else _bytes_to_text(chunk))
     return "".join(out).strip()
 
 
@@ -138,23 +131,51 @@ def _clean_msgid(value: Optional[str]) -> Optional[str]:
     return f"<{token.strip('<>')}>" if token else None
 
 
+def _display_name(text: str) -> str:
+    """Unquote quoted-strings and keep comments, as git mailinfo shows an author."""
+    out: list[str] = []
+    depth, quoted, i = 0, False, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if c == '"' and depth == 0:
+            quoted = not quoted
+        elif c == "(" and not quoted:
+            depth += 1
+            out.append(c)
+        elif c == ")" and not quoted and depth:
+            depth -= 1
+            out.append(c)
+        else:
+            out.append(c)
+        i += 1
+    name = " ".join("".join(out).split())
+    if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
+        name = name[1:-1].strip()  # "addr (Name)" style
+    return name
+
+
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]*@[^<>\s]*)\s*>")
+_BARE_ADDR = re.compile(r"[^\s<>()\",;]+@[^\s<>()\",;]+")
+
+
 def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
-    """From header -> Person, undoing DMARC "Name via list" rewrites."""
-    name, addr = parseaddr(decode_words(value))
-    if not addr and not name:
-        # parseaddr gives up on unterminated quotes/comments; salvage the address
-        m = re.search(r"<([^<>\s]+@[^<>\s]+)>", value)
-        addr = m.group(1) if m else ""
-        name = decode_words(value[: m.start()] if m else value).replace('"', "").strip()
-    via = _VIA_LIST.match(name or "")
+    """From header -> Person (name as git shows it), undoing DMARC "Name via list" rewrites."""
+    text = decode_words(value)
+    m = _ANGLE_ADDR.search(text) or _BARE_ADDR.search(text)
+    addr = (m.group(1) if m.re is _ANGLE_ADDR else m.group(0)) if m else ""
+    name = _display_name(text[: m.start()] + " " + text[m.end():] if m else text)
+    via = _VIA_LIST.match(name)
     if via and reply_to:
-        rt = getaddresses([decode_words(reply_to)])
-        for rt_name, rt_addr in rt:
+        for rt_name, rt_addr in getaddresses([decode_words(reply_to)]):
             if rt_addr:
                 return Person(rt_name or via.group("name"), rt_addr.lower())
     if via:
         name = via.group("name")
-    return Person(name.strip().strip('"'), addr.strip().lower())
+    return Person(name, addr.strip().lower())
 
 
 def _parse_date(value: Optional[str]) -> Optional[datetime]:
