@@ -136,10 +136,13 @@ def _by_markers(building: list[_Building], msg: Message, s: Subject) -> Optional
         b = building[i]
         if b.version != s.version or b.total != s.total:
             continue
-        # `git format-patch --cover-letter` sends the cover as the committer and the
-        # patches as their authors: unthreaded mails of one input may differ in sender
+        # Unthreaded mails of one input (`git format-patch --cover-letter --stdout`, which
+        # sends the cover as the committer and the patches as their authors, a directory
+        # of format-patch files, a git range) are one batch whatever their senders and dates
         same_batch = b.input == msg.source.input and not b.threaded and not (msg.in_reply_to or msg.references)
-        if b.sender.email != msg.sender.email and not same_batch:
+        if same_batch:
+            return i
+        if b.sender.email != msg.sender.email:
             continue
         if b.date is None or msg.date is None or abs(msg.date - b.date) <= WINDOW:
             return i

@@ -66,49 +66,51 @@ class _Peekable(io.RawIOBase):
         return len(data)
 
 
-def read_file(path: str, errors: Errors) -> Iterator[Message]:
+def read_file(path: str, errors: Errors, name: Optional[str] = None, prefix: str = "") -> Iterator[Message]:
+    """Read one file; `name`/`prefix` say where it sits when it came from a directory."""
+    name = name or path
     try:
         fh = open(path, "rb")
     except OSError as exc:
-        errors.add(path, "", f"cannot open: {exc.strerror}")
+        errors.add(name, prefix, f"cannot open: {exc.strerror}")
         return
     with fh:
         stream: BinaryIO = fh
         if fh.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip.GzipFile(fileobj=fh)  # type: ignore[assignment]
-        yield from read_stream(stream, path, errors)
+        yield from read_stream(stream, name, errors, prefix)
 
 
-def read_stream(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message]:
+def read_stream(stream: BinaryIO, name: str, errors: Errors, prefix: str = "") -> Iterator[Message]:
     """Sniff one stream: an mbox, a single mail, or a bare diff."""
     try:
         head = _peek(stream, 8192)
     except (OSError, EOFError, zlib.error) as exc:
-        errors.add(name, "byte 0", f"unreadable ({exc})")
+        errors.add(name, f"{prefix}byte 0", f"unreadable ({exc})")
         return
     if not head.strip():
-        errors.add(name, "byte 0", "empty input")
+        errors.add(name, prefix or "byte 0", "empty input")
         return
     first = head.lstrip(b"\r\n \t").split(b"\n", 1)[0] + b"\n"
     try:
         if is_from_line(first):
-            yield from _read_mbox(stream, name, errors)
+            yield from _read_mbox(stream, name, errors, prefix)
         else:
-            yield from _read_single(stream.read(), name, "", errors)
+            yield from _read_single(stream.read(), name, prefix.rstrip(": "), errors)
     except (OSError, EOFError, zlib.error) as exc:
-        errors.add(name, "end of input", f"input ends early ({exc}); the messages read before that are kept")
+        errors.add(name, f"{prefix}end of input", f"input ends early ({exc}); the messages read before that are kept")
 
 
 def _peek(stream: BinaryIO, n: int) -> bytes:
     return stream.peek(n)  # type: ignore[attr-defined]  # every stream we open is buffered
 
 
-def _read_mbox(stream: BinaryIO, name: str, errors: Errors) -> Iterator[Message]:
+def _read_mbox(stream: BinaryIO, name: str, errors: Errors, prefix: str = "") -> Iterator[Message]:
     for index, offset, raw in split_mbox(stream):
-        where = f"message {index + 1} at byte {offset}"
+        where = f"{prefix}message {index + 1} at byte {offset}"
         if index < 0:
             if raw.strip():
-                errors.add(name, f"byte {offset}", "text before the first 'From ' line is not a message; ignored")
+                errors.add(name, f"{prefix}byte {offset}", "text before the first 'From ' line is not a message; ignored")
             continue
         if not raw.strip():
             errors.add(name, where, "empty message; ignored")
@@ -173,7 +175,8 @@ def read_directory(path: str, errors: Errors) -> Iterator[Message]:
             errors.add(path, entry.name, "skipped: not named like a mail or patch (" + ", ".join(MAIL_SUFFIXES) + ")")
             continue
         found = True
-        yield from read_file(entry.path, errors)
+        # the directory is the input (its files are one batch); the file name says where
+        yield from read_file(entry.path, errors, name=path, prefix=f"{entry.name}: ")
     if not found:
         errors.add(path, "", "no mail or patch files in this directory")
 
