@@ -77,10 +77,11 @@ class Message:
     date: Optional[datetime]
     in_reply_to: Optional[str]
     references: tuple
-    headers: tuple          # ((name, decoded value), ...) in order
+    headers: tuple          # ((name, raw value), ...) in order; use header() for decoded values
     source: Source
     body_loader: Callable[[], str] = field(repr=False, compare=False, hash=False)
     synthetic_id: bool = False  # msgid made up by reviewkit (the mail had none)
+    header_decoder: Callable[[str], str] = field(default=lambda v: v, repr=False, compare=False, hash=False)
 
     @property
     def body(self) -> str:
@@ -91,10 +92,11 @@ class Message:
         return cached
 
     def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """A header's value, RFC 2047 words decoded (headers are kept raw until asked for)."""
         lname = name.lower()
         for key, value in self.headers:
             if key.lower() == lname:
-                return value
+                return self.header_decoder(value) if "=?" in value else value
         return default
 
 

@@ -259,20 +259,22 @@ def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors:
     scanner = _DiffScanner(text_lines, start, name, where, errors)
     scanner.scan()
     files = []
-    for chunk in scanner.files:
-        text = "\n".join(chunk) + "\n"
-        try:
-            parsed = PatchSet(text)
-        except UnidiffParseError as exc:
-            errors.add(name, where, f"diff of {chunk[0][:80]!r} not understood ({exc}); file skipped")
+    try:  # one unidiff pass for the whole diff; file by file only to isolate a bad one
+        parsed_all = list(PatchSet("".join("\n".join(chunk) + "\n" for chunk in scanner.files)))
+    except UnidiffParseError:
+        parsed_all = []
+        for chunk in scanner.files:
+            try:
+                parsed_all.extend(PatchSet("\n".join(chunk) + "\n"))
+            except UnidiffParseError as exc:
+                errors.add(name, where, f"diff of {chunk[0][:80]!r} not understood ({exc}); file skipped")
+    for pf in parsed_all:
+        fd = _convert(pf)
+        unsafe = [p for p in (fd.old_path, fd.new_path) if p is not None and not path_is_safe(p)]
+        if unsafe:
+            errors.add(name, where, f"diff path {unsafe[0]!r} leaves the source tree; file ignored")
             continue
-        for pf in parsed:
-            fd = _convert(pf)
-            unsafe = [p for p in (fd.old_path, fd.new_path) if p is not None and not path_is_safe(p)]
-            if unsafe:
-                errors.add(name, where, f"diff path {unsafe[0]!r} leaves the source tree; file ignored")
-                continue
-            files.append(fd)
+        files.append(fd)
     diff_text = "\n".join(text_lines[start:scanner.end])
     return tuple(files), diff_text + ("\n" if diff_text else ""), scanner.end
 

@@ -8,6 +8,7 @@ its expectations, plus what kernel lists add: list tags such as
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Optional
 
 from .model import Subject
@@ -75,6 +76,7 @@ def parse_version(name: str, prefixes: Iterable[str]) -> int:
     return int(m.group(1)) if m else 1
 
 
+@lru_cache(maxsize=8192)
 def parse_subject(raw: str) -> Subject:
     """Everything the pipeline needs from a subject line."""
     text = normalise_space(raw)

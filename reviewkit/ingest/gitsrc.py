@@ -42,8 +42,17 @@ def read_public_inbox(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
             continue
         if repo.head_is_unborn:
             continue
-        walker = repo.walk(repo.head.target, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-        for commit in walker:
+        # An archive's history is a straight line: collect the ids newest-first along
+        # first parents (a reverse walk would make libgit2 hold every commit first).
+        ids = []
+        commit = repo[repo.head.target]
+        while True:
+            ids.append(commit.id)
+            if not commit.parent_ids:
+                break
+            commit = repo[commit.parent_ids[0]]
+        for oid in reversed(ids):
+            commit = repo[oid]
             tree = commit.tree
             if "m" not in tree:
                 continue  # a deletion ("d") or an unrelated commit

@@ -23,8 +23,10 @@ from typing import Optional
 
 from ..model import Errors, Message, Person, Source
 
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
-_UNFOLD_SPLIT = re.compile(rb"\r?\n(?![ \t])")
+# Both start with a literal "\n" so the regex engine can scan fast; a "\r" left
+# before it is stripped from the head (CRLF mail).
+_HEAD_END = re.compile(rb"\n\r?\n")
+_UNFOLD_SPLIT = re.compile(rb"\n(?![ \t])")
 _FOLD_WS = re.compile(r"\r?\n[ \t]+")
 _HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -45,7 +47,8 @@ def split_head_body(raw: bytes) -> tuple[bytes, bytes]:
     m = _HEAD_END.search(raw)
     if m is None:
         return raw, b""
-    return raw[: m.start()], raw[m.end():]
+    head = raw[: m.start()]
+    return (head[:-1] if head.endswith(b"\r") else head), raw[m.end():]
 
 
 def _bytes_to_text(value: bytes) -> str:
@@ -67,8 +70,10 @@ def raw_headers(head: bytes) -> list[tuple[str, str]]:
         if not m:
             continue
         name = m.group(1).decode("ascii")
-        value = _FOLD_WS.sub(" ", _bytes_to_text(chunk[m.end():])).strip()
-        out.append((name, value))
+        value = _bytes_to_text(chunk[m.end():])
+        if "\n" in value:
+            value = _FOLD_WS.sub(" ", value)
+        out.append((name, value.strip()))
     return out
 
 
@@ -208,14 +213,9 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
                    "no mail headers (From, Subject, Date or Message-ID) found: not an RFC 822 mail "
                    "(saved web-archive pages are not read yet); skipped")
         return None
-    decoded = []
     wanted: dict[str, str] = {}
     for name, value in headers:
-        lname = name.lower()
-        dvalue = decode_words(value) if lname not in ("message-id", "in-reply-to", "references", "date") else value
-        decoded.append((name, dvalue))
-        if lname not in wanted:
-            wanted[lname] = value
+        wanted.setdefault(name.lower(), value)
     msgid = _clean_msgid(wanted.get("message-id"))
     synthetic = msgid is None
     if synthetic:
@@ -233,15 +233,18 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     subject = decode_words(_FOLD_WS.sub(" ", wanted.get("subject", ""))).strip()
     ctype = wanted.get("content-type", "")
     cte = wanted.get("content-transfer-encoding", "")
-    where = source
-
-    def load_body() -> str:
-        return decode_body(raw, head, body, ctype, cte, where, errors)
+    # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
+    if _params(ctype)[0].startswith("multipart/"):
+        def load_body() -> str:
+            return decode_body(raw, body, ctype, cte, source, errors)
+    else:
+        def load_body() -> str:
+            return decode_body(b"", body, ctype, cte, source, errors)
 
     return Message(
         msgid=msgid, subject=subject, sender=sender, date=date, in_reply_to=irt,
-        references=refs, headers=tuple(decoded), source=source, body_loader=load_body,
-        synthetic_id=synthetic,
+        references=refs, headers=tuple(headers), source=source, body_loader=load_body,
+        synthetic_id=synthetic, header_decoder=decode_words,
     )
 
 
@@ -357,8 +360,8 @@ _TEXTUAL = ("text/plain", "text/x-patch", "text/x-diff", "text/x-patch-file", "a
             "application/x-diff", "text/x-c", "text/x-csrc", "text/x-chdr")
 
 
-def decode_body(raw: bytes, head: bytes, body: bytes, ctype: str, cte: str,
-                source: Source, errors: Errors) -> str:
+def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, errors: Errors) -> str:
+    """The text of a mail: `raw` (the whole mail) is only needed for multipart."""
     mtype, _ = _params(ctype)
     if not mtype.startswith("multipart/"):
         if len(body) > MAX_TEXT_PART:
