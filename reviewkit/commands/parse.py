@@ -11,8 +11,10 @@ import argparse
 import json
 import sys
 
+from ..code.analysis import analyse
 from ..pipeline import parse_inputs
 from ..render import parse_text
+from ..render.code_data import code_data
 from ..render.data import parse_data
 from .common import add_output_arguments, progress_printer, write_output
 
@@ -21,13 +23,20 @@ HELP = "show the parsed messages, threads, series and patches"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="mbox, mail, patch, directory, '-' or A..B")
-    p.add_argument("--tree", metavar="DIR", help="git repository for revision ranges")
+    p.add_argument("--tree", metavar="DIR",
+                   help="kernel source tree (git repository or directory): apply the patches to it and list the "
+                        "functions they touch; also the repository for revision ranges")
+    p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: the series' base-commit, "
+                                                 "else HEAD)")
     add_output_arguments(p, formats=("text", "json"))
 
 
 def run(args: argparse.Namespace) -> int:
     parsed = parse_inputs(args.inputs, repo_dir=args.tree, progress=progress_printer(args))
     data = parse_data(parsed)
+    if args.tree:
+        data.update(code_data(analyse(parsed, args.tree, args.base)))
+        data["errors"] = [e.as_dict() for e in parsed.errors]  # applying adds its own
     if args.format == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:

@@ -33,7 +33,19 @@ def _epochs(path: str) -> list[str]:
 
 
 def read_public_inbox(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
-    """Yield (where, raw mail) for every message, oldest first."""
+    """Yield (where, raw mail) for every message, oldest first.
+
+    libgit2's object cache is off while reading: every object is read once, and
+    with the cache on, memory grows with the archive instead of staying flat.
+    """
+    pygit2.settings.enable_caching(False)
+    try:
+        yield from _read_epochs(path, errors)
+    finally:
+        pygit2.settings.enable_caching(True)
+
+
+def _read_epochs(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
     for epoch in _epochs(path):
         try:
             repo = pygit2.Repository(epoch)

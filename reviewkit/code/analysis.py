@@ -1,0 +1,70 @@
+"""The code model of a parsed input: each series applied to its tree, and the functions each patch touches.
+
+This is what rules see: for every patch, the pre/post images of its files
+(`PatchImages`) and the parsed functions it adds, removes or modifies
+(`FileChange`/`FunctionChange`), plus the tree itself for lookups.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..model import Errors
+from ..pipeline import Parsed
+from ..source.apply import PatchImages, apply_series
+from ..source.trees import NoTree, SourceTree, open_tree
+from .changes import FileChange, function_changes
+from .cparse import make_parser
+
+_BASE = re.compile(r"^base-commit:\s*([0-9a-f]{7,64})\s*$", re.M)
+
+
+@dataclass
+class Analysis:
+    trees: dict = field(default_factory=dict)      # series index -> SourceTree
+    notes: list = field(default_factory=list)      # how trees were chosen, what was missing
+    images: dict = field(default_factory=dict)     # patch msgid -> PatchImages
+    changes: dict = field(default_factory=dict)    # patch msgid -> [FileChange]
+
+    def functions(self, msgid: str) -> list:
+        return [fc for f in self.changes.get(msgid, []) for fc in f.functions]
+
+
+def series_base(parsed: Parsed, index: int) -> Optional[str]:
+    """The series' `base-commit:` (from any patch, or the cover letter)."""
+    s = parsed.series[index]
+    for mid in s.patches:
+        p = parsed.patches.get(mid)
+        if p is not None and p.base_commit:
+            return p.base_commit
+    if s.cover:
+        m = _BASE.search(parsed.message(s.cover).body)
+        if m:
+            return m.group(1)
+    return None
+
+
+def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None,
+            errors: Optional[Errors] = None) -> Analysis:
+    errors = errors if errors is not None else parsed.errors
+    out = Analysis()
+    parser = make_parser()
+    opened: dict[tuple, SourceTree] = {}
+    for i, s in enumerate(parsed.series):
+        patches = [parsed.patches[m] for m in s.patches if m in parsed.patches]
+        if not patches:
+            continue
+        key = (tree_path, base, series_base(parsed, i) if not base else None)
+        if key not in opened:
+            tree, notes = open_tree(*key) if tree_path else (NoTree(), [
+                "no source tree given: functions are found from the hunks alone (--tree DIR for more)"])
+            opened[key] = tree
+            out.notes.extend(n for n in notes if n not in out.notes)
+        tree = opened[key]
+        out.trees[i] = tree
+        for images in apply_series(tree, patches, errors):
+            mid = images.patch.message.msgid
+            out.images[mid] = images
+            out.changes[mid] = function_changes(images, parser)
+    return out

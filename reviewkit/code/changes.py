@@ -1,0 +1,178 @@
+"""FunctionChange: which functions (and function-like macros) a patch adds, removes or modifies.
+
+The pre- and post-image of each touched .c/.h file are parsed; a function is
+touched when a removed line falls inside its pre-image extent or an added line
+inside its post-image extent. Functions are paired by (kind, name), in order
+when a name repeats (e.g. #ifdef alternatives). Without a tree the images are
+sparse (rebuilt from hunks): a change outside any visible function is then
+attributed to the function git names in the hunk header, with health 0.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ..source.apply import FileImages, PatchImages
+from .cparse import Function, ParsedFile, make_parser, parse_source
+
+C_SUFFIXES = (".c", ".h")
+_SECTION_NAME = re.compile(r"(\w+)\s*\(")
+_C_WORDS = frozenset("int void char long short unsigned signed bool struct union enum typedef static inline "
+                     "extern const volatile sizeof return if for while switch do else case".split())
+_NOT_HEADERS = ("if ", "if(", "for ", "while ", "return", "else", "do ", "switch", "case ", "goto ")
+
+
+@dataclass(frozen=True)
+class FunctionChange:
+    patch: str                       # msgid (or commit id) of the patch
+    path: str
+    name: str
+    kind: str                        # function | macro
+    status: str                      # added | removed | modified
+    before: Optional[Function]
+    after: Optional[Function]
+    removed_lines: frozenset         # pre-image lines removed inside the function
+    added_lines: frozenset           # post-image lines added inside the function
+    parse_health: float              # the worse of before/after (1.0 = clean parse)
+    source: str                      # tree | hunks
+
+    @property
+    def before_lines(self) -> Optional[tuple[int, int]]:
+        return self.before.lines if self.before else None
+
+    @property
+    def after_lines(self) -> Optional[tuple[int, int]]:
+        return self.after.lines if self.after else None
+
+
+@dataclass
+class FileChange:
+    """Both parsed images of one touched file, for rules that need more than the functions."""
+    images: FileImages
+    before: Optional[ParsedFile]
+    after: Optional[ParsedFile]
+    functions: list[FunctionChange]
+
+
+def _touched(functions: list[Function], lines: frozenset) -> list[Function]:
+    return [f for f in functions if any(f.start_line <= ln <= f.end_line for ln in lines)]
+
+
+def _pair(pre: list[Function], post: list[Function]) -> list[tuple[Optional[Function], Optional[Function]]]:
+    """Pair functions by (kind, name), in order of appearance."""
+    pending: dict[tuple, list[Function]] = {}
+    for f in pre:
+        pending.setdefault((f.kind, f.name), []).append(f)
+    pairs: list[tuple[Optional[Function], Optional[Function]]] = []
+    for f in post:
+        olds = pending.get((f.kind, f.name))
+        pairs.append((olds.pop(0) if olds else None, f))
+    for olds in pending.values():
+        pairs.extend((f, None) for f in olds)
+    return pairs
+
+
+def file_change(msgid: str, images: FileImages, parser=None) -> Optional[FileChange]:
+    """Parse both images of a C file and find the functions its hunks touch."""
+    if not images.path.endswith(C_SUFFIXES) or images.status in ("binary", "failed", "already-applied"):
+        return None
+    parser = parser or make_parser()
+    path = images.path
+    before = parse_source(images.old_path or path, images.before.encode("utf-8", "surrogateescape"), parser) \
+        if images.before is not None else None
+    after = parse_source(path, images.after.encode("utf-8", "surrogateescape"), parser) \
+        if images.after is not None else None
+    pre_all = before.functions if before else []
+    post_all = after.functions if after else []
+    if images.source == "hunks":
+        # a sparse image parses into nonsense across its gaps: parse each hunk's side
+        # on its own and keep the functions it shows whole and clean
+        pre_all, post_all = _hunk_functions(images, parser)
+    touched_pre = {id(f) for f in _touched(pre_all, images.changed_before)}
+    touched_post = {id(f) for f in _touched(post_all, images.changed_after)}
+    out = []
+    for old, new in _pair(pre_all, post_all):
+        if not ((old is not None and id(old) in touched_pre) or (new is not None and id(new) in touched_post)):
+            continue
+        status = "modified" if old and new else ("added" if new else "removed")
+        removed = frozenset(ln for ln in images.changed_before if old and old.start_line <= ln <= old.end_line)
+        added = frozenset(ln for ln in images.changed_after if new and new.start_line <= ln <= new.end_line)
+        health = min(f.health for f in (old, new) if f is not None)
+        if images.source == "hunks" and status != "modified" and not _whole(old or new, images):
+            status = "modified"  # only part of it is visible: its other lines are unknown, not absent
+        out.append(FunctionChange(msgid, path, (new or old).name, (new or old).kind, status, old, new,
+                                  removed, added, health, images.source))
+    if images.source == "hunks":
+        out.extend(_unplaced(msgid, images, out))
+    return FileChange(images, before, after, out)
+
+
+def _hunk_functions(images: FileImages, parser) -> tuple[list[Function], list[Function]]:
+    sides: tuple[list[Function], list[Function]] = ([], [])
+    for hunk in (images.diff.hunks if images.diff else ()):
+        for side, kinds, start in ((0, " -", hunk.old_start), (1, " +", hunk.new_start)):
+            lines = [ln.text for ln in hunk.lines if ln.kind in kinds]
+            if not lines:
+                continue
+            text = "\n" * (start - 1) + "\n".join(lines) + "\n"  # keep real line numbers
+            region = parse_source(images.path, text.encode("utf-8", "surrogateescape"), parser)
+            last = start + len(lines) - 1
+            sides[side].extend(f for f in region.functions
+                               if f.health == 1.0 and f.start_line >= start and f.end_line <= last)
+    return sides
+
+
+def _whole(fn: Function, images: FileImages) -> bool:
+    """In a sparse image, only a function whose every line is added (or removed) is known to be new (or gone)."""
+    span = set(range(fn.start_line, fn.end_line + 1))
+    return span <= images.changed_after or span <= images.changed_before
+
+
+def _section_name(section: str) -> Optional[str]:
+    """The function git's hunk header names, or None (a label, a typedef, nothing)."""
+    m = _SECTION_NAME.search(section)
+    return m.group(1) if m and m.group(1) not in _C_WORDS else None
+
+
+def _header_name(text: str) -> Optional[str]:
+    """The function a column-0 line starts (`static int foo(...`), '' for a closing `}`, else None."""
+    if text.startswith("}"):
+        return ""
+    if not text[:1].isalpha() or text.rstrip().endswith((";", ",")) or text.startswith(_NOT_HEADERS):
+        return None
+    return _section_name(text)
+
+
+def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange]) -> list[FunctionChange]:
+    """Changed lines of a sparse image that no parsed function covers: named by the nearest
+    function header above them inside the hunk, else by the hunk header (which names the
+    function the hunk starts in). Lines known to be outside any function are dropped."""
+    covered_pre = {ln for fc in found for ln in fc.removed_lines}
+    covered_post = {ln for fc in found for ln in fc.added_lines}
+    by_name: dict[str, tuple[set, set]] = {}
+    for hunk in (images.diff.hunks if images.diff else ()):
+        current = _section_name(hunk.section)
+        for ln in hunk.lines:
+            named = _header_name(ln.text)
+            if named is not None:
+                current = named
+            if current == "" or ln.kind == " ":
+                continue  # context, or known to be outside any function
+            current_name = current or ""  # None: in some function the hunks do not show
+            if ln.kind == "-" and ln.old_line not in covered_pre:
+                by_name.setdefault(current_name, (set(), set()))[0].add(ln.old_line)
+            elif ln.kind == "+" and ln.new_line not in covered_post:
+                by_name.setdefault(current_name, (set(), set()))[1].add(ln.new_line)
+    return [FunctionChange(msgid, images.path, name, "hunk", "modified", None, None, frozenset(pre),
+                           frozenset(post), 0.0, "hunks") for name, (pre, post) in by_name.items()]
+
+
+def function_changes(patch_images: PatchImages, parser=None) -> list[FileChange]:
+    parser = parser or make_parser()
+    out = []
+    for images in patch_images.files:
+        fc = file_change(patch_images.patch.message.msgid, images, parser)
+        if fc is not None:
+            out.append(fc)
+    return out

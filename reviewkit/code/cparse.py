@@ -1,0 +1,147 @@
+"""tree-sitter-c over normalised kernel source: functions, macros, parse health, calls.
+
+`parse_source()` returns a ParsedFile whose functions carry their extent
+(1-based inclusive lines, byte range), their node in the tree, and their
+parse health: the share of their bytes outside ERROR nodes (1.0 = clean).
+A check that depends on a function with health < 1 must lower its
+confidence rather than trust the tree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import tree_sitter
+import tree_sitter_c
+
+from .normalize import normalize
+
+LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
+CALLS_QUERY = tree_sitter.Query(LANGUAGE, "(call_expression function: (identifier) @callee)")
+_ERRORS = tree_sitter.Query(LANGUAGE, "(ERROR) @e")
+
+
+def make_parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(LANGUAGE)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    kind: str                 # function | macro
+    start_line: int           # 1-based, inclusive
+    end_line: int
+    start_byte: int
+    end_byte: int
+    health: float             # 1.0 = no ERROR/MISSING node inside
+    node: Optional[tree_sitter.Node] = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return self.start_line, self.end_line
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    source: bytes             # the real bytes (not normalised)
+    tree: Optional[tree_sitter.Tree]
+    functions: list[Function]
+
+    def text(self, fn: Function) -> str:
+        return self.source[fn.start_byte:fn.end_byte].decode("utf-8", "replace")
+
+    def function_at(self, line: int) -> Optional[Function]:
+        best = None
+        for fn in self.functions:
+            if fn.start_line <= line <= fn.end_line and (best is None or fn.start_line >= best.start_line):
+                best = fn
+        return best
+
+
+def _declarator_name(node: tree_sitter.Node) -> Optional[str]:
+    """Name of a function_definition: follow declarator fields down to the identifier."""
+    d = node.child_by_field_name("declarator")
+    seen = 0
+    while d is not None and seen < 16:
+        seen += 1
+        if d.type == "function_declarator":
+            inner = d.child_by_field_name("declarator")
+            while inner is not None and inner.type in ("parenthesized_declarator", "pointer_declarator",
+                                                       "attributed_declarator"):
+                inner = inner.child_by_field_name("declarator") or (inner.named_children[0] if inner.named_children else None)
+            if inner is not None and inner.type in ("identifier", "field_identifier"):
+                return inner.text.decode("utf-8", "replace")
+            return None
+        d = d.child_by_field_name("declarator")
+    return None
+
+
+def _health(node: tree_sitter.Node) -> float:
+    if not node.has_error:
+        return 1.0
+    size = max(1, node.end_byte - node.start_byte)
+    bad = 0
+    cursor = tree_sitter.QueryCursor(_ERRORS)
+    spans = sorted((n.start_byte, n.end_byte) for n in cursor.captures(node).get("e", []))
+    end = -1
+    for a, b in spans:  # union of possibly nested ERROR spans
+        if b <= end:
+            continue
+        bad += b - max(a, end)
+        end = b
+    missing = _count_missing(node)
+    return max(0.0, round(1.0 - bad / size - 0.01 * missing, 3)) if (bad or missing) else 0.99
+
+
+def _count_missing(node: tree_sitter.Node) -> int:
+    count = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.is_missing:
+            count += 1
+        if n.has_error:
+            stack.extend(n.children)
+    return count
+
+
+def _collect(node: tree_sitter.Node, out: list[Function]) -> None:
+    """Functions and function-like macros at file level (also inside #if blocks and ERROR nodes)."""
+    for child in node.children:
+        t = child.type
+        if t == "function_definition":
+            name = _declarator_name(child)
+            if name:
+                out.append(Function(name, "function", child.start_point[0] + 1, _end_line(child),
+                                    child.start_byte, child.end_byte, _health(child), child))
+        elif t == "preproc_function_def":
+            name_node = child.child_by_field_name("name")
+            if name_node is not None:
+                out.append(Function(name_node.text.decode("utf-8", "replace"), "macro", child.start_point[0] + 1,
+                                    _end_line(child), child.start_byte, child.end_byte, _health(child), child))
+        elif t in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef",
+                   "ERROR", "linkage_specification", "declaration_list"):
+            _collect(child, out)
+
+
+def _end_line(node: tree_sitter.Node) -> int:
+    # a node ending at column 0 ends with the newline of the line before
+    row, col = node.end_point
+    return row if col == 0 and row > node.start_point[0] else row + 1
+
+
+def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] = None) -> ParsedFile:
+    parser = parser or make_parser()
+    tree = parser.parse(normalize(source))
+    functions: list[Function] = []
+    _collect(tree.root_node, functions)
+    functions.sort(key=lambda f: f.start_byte)
+    return ParsedFile(path, source, tree, functions)
+
+
+def calls_in(node: tree_sitter.Node) -> list[str]:
+    """Names of the functions (and function-like macros) called inside a node, in order."""
+    caps = tree_sitter.QueryCursor(CALLS_QUERY).captures(node).get("callee", [])
+    caps.sort(key=lambda n: n.start_byte)
+    return [n.text.decode("utf-8", "replace") for n in caps]

@@ -1,0 +1,178 @@
+"""Where code comes from: a git repository (pygit2), a plain directory, or nothing.
+
+Every tree answers the same few questions: the bytes of a path, a stable id
+for them (the git blob id, or a content hash), and the paths under a folder.
+Paths are repository-relative and must stay inside the tree.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Iterator, Optional
+
+import pygit2
+
+from ..patches import path_is_safe
+
+
+def content_id(data: bytes) -> str:
+    """The id git would give these bytes as a blob, so both kinds of tree share a cache."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class SourceTree:
+    kind = "none"
+    description = "no source tree"
+
+    def read(self, path: str) -> Optional[bytes]:
+        return None
+
+    def blob_id(self, path: str) -> Optional[str]:
+        data = self.read(path)
+        return content_id(data) if data is not None else None
+
+    def walk(self, folder: str, suffixes: tuple = (".c", ".h")) -> Iterator[str]:
+        return iter(())
+
+    def stat_key(self, path: str) -> Optional[str]:
+        return None
+
+    def read_text(self, path: str) -> Optional[str]:
+        data = self.read(path)
+        return None if data is None else data.decode("utf-8", "surrogateescape")
+
+
+class NoTree(SourceTree):
+    """Work from the hunks alone."""
+
+
+class DirTree(SourceTree):
+    """A plain directory, e.g. an extracted kernel tarball."""
+
+    kind = "dir"
+
+    def __init__(self, root: str):
+        self.root = os.path.realpath(root)
+        self.description = f"directory {root}"
+
+    def _full(self, path: str) -> Optional[str]:
+        if not path_is_safe(path):
+            return None
+        full = os.path.realpath(os.path.join(self.root, path))
+        # a symlink inside the tree must not lead out of it
+        if full != self.root and not full.startswith(self.root + os.sep):
+            return None
+        return full
+
+    def read(self, path: str) -> Optional[bytes]:
+        full = self._full(path)
+        if full is None or not os.path.isfile(full):
+            return None
+        with open(full, "rb") as fh:
+            return fh.read()
+
+    def stat_key(self, path: str) -> Optional[str]:
+        """Cheap change detector (size and mtime), so a warm run need not re-read files."""
+        full = self._full(path)
+        try:
+            st = os.stat(full) if full else None
+        except OSError:
+            return None
+        return f"{full}:{st.st_size}:{st.st_mtime_ns}" if st else None
+
+    def walk(self, folder: str, suffixes: tuple = (".c", ".h")) -> Iterator[str]:
+        top = self._full(folder) if folder else self.root
+        if top is None or not os.path.isdir(top):
+            return
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith(suffixes):
+                    yield os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+
+
+class GitTree(SourceTree):
+    """A commit of a git repository, read through pygit2 (no checkout, no work tree)."""
+
+    kind = "git"
+
+    def __init__(self, repo: pygit2.Repository, commit: pygit2.Commit, how: str):
+        self.repo = repo
+        self.commit = commit
+        self.tree = commit.tree
+        self.description = f"git {repo.workdir or repo.path} at {str(commit.id)[:12]} ({how})"
+
+    def _entry(self, path: str):
+        if not path_is_safe(path):
+            return None
+        try:
+            obj = self.tree[path]
+        except KeyError:
+            return None
+        return obj if obj.type == pygit2.enums.ObjectType.BLOB else None
+
+    def read(self, path: str) -> Optional[bytes]:
+        entry = self._entry(path)
+        return None if entry is None else self.repo[entry.id].data
+
+    def blob_id(self, path: str) -> Optional[str]:
+        entry = self._entry(path)
+        return None if entry is None else str(entry.id)
+
+    def walk(self, folder: str, suffixes: tuple = (".c", ".h")) -> Iterator[str]:
+        try:
+            top = self.tree[folder] if folder else self.tree
+        except KeyError:
+            return
+        if top.type != pygit2.enums.ObjectType.TREE:
+            return
+        stack = [(folder.rstrip("/"), top)]
+        while stack:
+            prefix, tree = stack.pop()
+            subdirs = []
+            for entry in tree:
+                path = f"{prefix}/{entry.name}" if prefix else entry.name
+                if entry.type == pygit2.enums.ObjectType.TREE:
+                    subdirs.append((path, self.repo[entry.id]))
+                elif entry.name.endswith(suffixes):
+                    yield path
+            stack.extend(reversed(subdirs))
+
+
+def _repository_at(path: str) -> Optional[pygit2.Repository]:
+    """The repository whose top is `path` (not one that merely contains it)."""
+    found = pygit2.discover_repository(path)
+    if not found:
+        return None
+    repo = pygit2.Repository(found)
+    top = repo.workdir or repo.path
+    return repo if os.path.realpath(top) == os.path.realpath(path) else None
+
+
+def open_tree(path: Optional[str], base: Optional[str] = None,
+              base_commit: Optional[str] = None) -> tuple[SourceTree, list[str]]:
+    """The tree to analyse against, and notes on how it was chosen.
+
+    A git repository is read at `base` when given, else at the series'
+    `base-commit:` when the repository has it, else at HEAD.
+    """
+    if not path:
+        return NoTree(), ["no source tree given: working from the hunks alone (--tree DIR for more)"]
+    notes: list[str] = []
+    repo = _repository_at(path)
+    if repo is not None:
+        for rev, how in ((base, "--base"), (base_commit, "base-commit"), ("HEAD", "HEAD")):
+            if not rev:
+                continue
+            try:
+                commit = repo.revparse_single(rev).peel(pygit2.Commit)
+            except (KeyError, ValueError, pygit2.GitError):
+                notes.append(f"{how} {rev} is not in {path}; trying the next candidate")
+                continue
+            return GitTree(repo, commit, how), notes
+        notes.append(f"{path}: the repository has no usable commit; reading it as a directory")
+    if not os.path.isdir(path):
+        return NoTree(), [f"--tree {path} is not a directory: working from the hunks alone"]
+    if base or base_commit:
+        notes.append(f"{path} is not a git repository: base {base or base_commit} ignored, files read as they are")
+    return DirTree(path), notes
