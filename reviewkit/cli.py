@@ -12,9 +12,13 @@ import traceback
 from typing import Optional, Sequence
 
 from . import __version__
+from .commands import lint as lint_cmd
 from .commands import parse as parse_cmd
+from .commands import report as report_cmd
+from .commands import rules as rules_cmd
+from .commands import summarize as summarize_cmd
 
-COMMANDS = {"parse": parse_cmd}
+COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd, "rules": rules_cmd}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -82,6 +82,10 @@ class Message:
     body_loader: Callable[[], str] = field(repr=False, compare=False, hash=False)
     synthetic_id: bool = False  # msgid made up by reviewkit (the mail had none)
     header_decoder: Callable[[str], str] = field(default=lambda v: v, repr=False, compare=False, hash=False)
+    quoted_only: bool = False   # known only from quotes inside another message (JSON kind "quoted")
+    repairs: tuple = ()         # repairs made to a diff damaged by a web archive (ingest.web.repair.Repair)
+    quoted_diffs: tuple = ()    # diffs this message quotes from its parent (ingest.web.repair.QuotedDiff)
+    capture: tuple = ()         # (key, value) notes: how a web capture's fields were recovered, what it lacked
 
     @property
     def body(self) -> str:
@@ -173,6 +177,7 @@ class Patch:
     prerequisites: tuple = ()  # prerequisite-patch-id values
     pull_url: Optional[str] = None
     followup_trailers: tuple = ()  # Trailer, ... given in replies
+    repairs: tuple = ()       # repairs made to this patch's diff (damaged web capture); empty = as sent
 
 
 @dataclass(frozen=True)
@@ -202,3 +207,23 @@ class Series:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule says about a patch: where, why, and how to fix it."""
+    rule: str                 # "area/kebab-name", e.g. "mm/no-new-bug-on"
+    severity: str             # error | warning | note
+    message: str
+    path: Optional[str]       # None for the commit message / the series
+    line: Optional[int]       # post-image line (pre-image for removed code); None for the commit message
+    function: Optional[str]
+    patch: Optional[str]      # msgid or commit id
+    fingerprint: str          # stable across versions: rule + path + function + normalised snippet
+    end_line: Optional[int] = None
+    side: str = "after"       # after | before (the pre-image: removed code)
+    snippet: str = ""         # the offending source lines
+    suggestion: str = ""      # how to fix
+    related: tuple = ()       # ((path, line, note), ...) other places that matter
+    confidence: str = "high"  # high | low (e.g. the function did not parse cleanly)
+    waived: str = ""          # why it was waived ("" = not waived)

@@ -29,7 +29,8 @@ _FILE_HEADER = re.compile(
     r"dissimilarity index |rename from |rename to |copy from |copy to |Binary files |--- |\+\+\+ |Index: |"
     r"={20,}|RCS file: |retrieving revision |GIT binary patch)")
 _BINARY_DATA = re.compile(r"^(literal \d+|delta \d+|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+)$")
-_DIFFSTAT = re.compile(r"^ (\S.*?)\s+\|\s+(\d+|Bin\b.*)")
+# " mm/gup.c | 4 +++-" (a web archive may have stripped the leading space)
+_DIFFSTAT = re.compile(r"^ ?([\w./-]+(?:\S*))\s+\|\s+(\d+|Bin\b.*)")
 _BASE = re.compile(r"^base-commit:\s*([0-9a-f]{7,64})\s*$", re.M)
 _PREREQ = re.compile(r"^prerequisite-patch-id:\s*([0-9a-f]{7,64})\s*$", re.M)
 _EMBEDDED_FROM = re.compile(r"^>?From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$")

@@ -5,12 +5,12 @@ Every later stage (code model, rules, review, renderers) starts from the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Callable, Iterable, Optional
 
 from .ingest import read_inputs
 from .model import Errors, Message, Patch, Series, Subject, Thread
-from .patches import parse_patch
+from .patches import parse_diff, parse_patch
 from .series import attach_followup_trailers, classify, find_naked_covers, group_series, subjects_for
 from .threads import build_threads, dedupe
 
@@ -27,6 +27,7 @@ class Parsed:
     series: list[Series]
     errors: Errors
     stats: dict = field(default_factory=dict)
+    quoted_diffs: dict = field(default_factory=dict)  # msgid -> [(QuotedDiff, FileDiffs)]: diffs a reply quotes
 
     def message(self, msgid: str) -> Message:
         return self._by_id[msgid]
@@ -37,23 +38,27 @@ class Parsed:
 
 def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_dir: Optional[str] = None,
                  stdin: Optional[BinaryIO] = None,
-                 progress: Optional[Callable[[int], None]] = None) -> Parsed:
+                 progress: Optional[Callable[[int], None]] = None, input_format: Optional[str] = None,
+                 lookup: Optional[Callable[[str], Optional[str]]] = None) -> Parsed:
+    """Read and parse. `input_format` forces how files are read ("auto" sniffs); `lookup(path)`
+    gives a file's text at the base, to repair diffs damaged by web archives exactly."""
     errors = errors if errors is not None else Errors()
     inputs = list(inputs)
     read: list[Message] = []
-    for msg in read_inputs(inputs, errors, repo_dir=repo_dir, stdin=stdin):
+    for msg in read_inputs(inputs, errors, repo_dir=repo_dir, stdin=stdin, input_format=input_format,
+                           lookup=lookup):
         read.append(msg)
         if progress is not None and len(read) % 500 == 0:
             progress(len(read))
     if progress is not None:
         progress(-1)
-    messages, duplicates = dedupe(read)
+    messages, duplicates = dedupe(_real_first(read))
     subjects = subjects_for(messages)
     patches: dict[str, Patch] = {}
     kinds: dict[str, str] = {}
     for m in messages:
         try:
-            patch = parse_patch(m, errors)
+            patch = parse_patch(m, errors) if not m.quoted_only else None
         except Exception as exc:  # one hostile mail must not end the run
             errors.add(m.source.input, f"{m.source.where} {m.msgid}".strip(),
                        f"could not be parsed as a patch ({type(exc).__name__}: {exc}); kept as a plain message")
@@ -66,12 +71,13 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
                        f"subject says patch {s.counter}/{s.total} but the mail has no diff "
                        "(truncated, or the diff was mangled)")
         if kind == "patch" and patch is not None:
-            patches[m.msgid] = patch
+            patches[m.msgid] = replace(patch, repairs=m.repairs) if m.repairs else patch
     find_naked_covers(messages, subjects, kinds)
     threads, parent = build_threads(messages)
     series = group_series(messages, subjects, kinds, parent, patches)
     by_id = {m.msgid: m for m in messages}
-    patches = attach_followup_trailers(series, by_id, patches, parent)
+    patches = attach_followup_trailers(series, _without_quoted_bodies(by_id), patches, parent)
+    quoted = _quoted_diffs(messages, errors)
     stats = {
         "messages_read": len(read),
         "messages": len(messages),
@@ -80,4 +86,34 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
         "threads": len(threads),
         "series": len(series),
     }
-    return Parsed(inputs, messages, subjects, kinds, patches, threads, parent, series, errors, stats)
+    if any(m.quoted_only for m in messages):
+        stats["kinds"]["quoted"] = sum(1 for v in kinds.values() if v == "quoted")
+    if any(m.repairs for m in messages):
+        stats["patches_repaired"] = sum(1 for p in patches.values() if p.repairs)
+    return Parsed(inputs, messages, subjects, kinds, patches, threads, parent, series, errors, stats, quoted)
+
+
+def _real_first(read: list[Message]) -> list[Message]:
+    """A message known only from a quote gives way to the real one with the same Message-ID."""
+    if not any(m.quoted_only for m in read):
+        return read
+    real = {m.msgid for m in read if not m.quoted_only}
+    return [m for m in read if not (m.quoted_only and m.msgid in real)]
+
+
+def _without_quoted_bodies(by_id: dict[str, Message]) -> dict[str, Message]:
+    """Trailers quoted from a patch ("Signed-off-by: ...") are not given by the quoted-only message."""
+    if not any(m.quoted_only for m in by_id.values()):
+        return by_id
+    return {k: (replace(m, body_loader=lambda: "") if m.quoted_only else m) for k, m in by_id.items()}
+
+
+def _quoted_diffs(messages: list[Message], errors: Errors) -> dict:
+    """Parse the diffs replies quote (already rebuilt by ingest) into FileDiffs."""
+    out: dict = {}
+    for m in messages:
+        for q in m.quoted_diffs:
+            where = f"{m.source.where} {m.msgid} quoted diff at line {q.line}".strip()
+            files, _, _ = parse_diff(q.text.split("\n"), 0, m.source.input, where, errors)
+            out.setdefault(m.msgid, []).append((q, files))
+    return out

@@ -21,7 +21,9 @@ WINDOW = timedelta(hours=12)
 
 
 def classify(msg: Message, subject: Subject, patch: Optional[Patch]) -> str:
-    """patch | cover | reply | other."""
+    """patch | cover | reply | other | quoted (known only from quotes in another message)."""
+    if msg.quoted_only:
+        return "quoted"
     has_diff = patch is not None and bool(patch.files or patch.pull_url or patch.diff)
     # an in-body "Subject: [PATCH] ..." makes a "Re:" mail a patch, as for git am
     if has_diff and not patch.subject.is_reply and patch.subject.raw != msg.subject:
@@ -173,7 +175,9 @@ def link_versions(series: list[Series]) -> list[Series]:
         best = None
         for j in range(len(out)):
             o = out[j]
-            if j == i or o.version >= s.version or o.sender.email != s.sender.email:
+            # an earlier version, or the RFC the same version number grew out of
+            earlier = o.version < s.version or (o.version == s.version and o.is_rfc and not s.is_rfc)
+            if j == i or not earlier or o.sender.email != s.sender.email:
                 continue
             if _same_work(o, s) and (best is None or out[best].version < o.version):
                 best = j

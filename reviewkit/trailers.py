@@ -17,7 +17,8 @@ from .model import Person, Trailer
 PERSON_KEYS = ("Signed-off-by", "Reviewed-by", "Acked-by", "Tested-by", "Reported-by", "Suggested-by",
                "Co-developed-by", "Nacked-by", "Reported-and-tested-by", "Debugged-by", "Originally-by",
                "Requested-by", "Cc")
-UTILITY_KEYS = ("Fixes", "Link", "Closes", "Message-ID", "Change-Id", "Bug", "Depends-on", "Based-on")
+UTILITY_KEYS = ("Fixes", "Link", "Closes", "Message-ID", "Change-Id", "Bug", "Depends-on", "Based-on",
+                "Reviewkit-Waive")
 _CANON = {k.lower(): k for k in PERSON_KEYS + UTILITY_KEYS}
 # Trailers a reviewer gives to a patch in a reply (b4 collects these).
 FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested-by", "Reported-by",

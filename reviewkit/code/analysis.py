@@ -7,7 +7,7 @@ This is what rules see: for every patch, the pre/post images of its files
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..model import Errors
@@ -45,6 +45,27 @@ def series_base(parsed: Parsed, index: int) -> Optional[str]:
     return None
 
 
+def _with_quoted_files(parsed: Parsed, patch, notes: list):
+    """A patch cut short by a web archive, completed with the files its reviewers quoted.
+
+    Seed 000 is such a page: the patch stops after 2 of its 13 files, but Jason's reply quotes
+    the copy_nonpresent_pte() hunk of mm/memory.c; that hunk is analysed as part of the patch.
+    """
+    have = {f.path for f in patch.files}
+    extra = []
+    for mid, items in parsed.quoted_diffs.items():
+        for quoted, files in items:
+            if getattr(quoted, "quoted_from", None) != patch.message.msgid:
+                continue
+            for f in files:
+                if f.path not in have:
+                    have.add(f.path)
+                    extra.append(f)
+                    notes.append(f"{f.path} of {patch.message.msgid} is known only from the quote in {mid}; "
+                                 "it is analysed from that hunk")
+    return replace(patch, files=patch.files + tuple(extra)) if extra else patch
+
+
 def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None,
             errors: Optional[Errors] = None) -> Analysis:
     errors = errors if errors is not None else parsed.errors
@@ -52,7 +73,7 @@ def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None
     parser = make_parser()
     opened: dict[tuple, SourceTree] = {}
     for i, s in enumerate(parsed.series):
-        patches = [parsed.patches[m] for m in s.patches if m in parsed.patches]
+        patches = [_with_quoted_files(parsed, parsed.patches[m], out.notes) for m in s.patches if m in parsed.patches]
         if not patches:
             continue
         key = (tree_path, base, series_base(parsed, i) if not base else None)

@@ -104,7 +104,7 @@ def file_change(msgid: str, images: FileImages, parser=None) -> Optional[FileCha
         out.append(FunctionChange(msgid, path, (new or old).name, (new or old).kind, status, old, new,
                                   removed, added, health, images.source))
     if images.source == "hunks":
-        out.extend(_unplaced(msgid, images, out))
+        out.extend(_unplaced(msgid, images, out, parser))
     return FileChange(images, before, after, out)
 
 
@@ -144,15 +144,18 @@ def _header_name(text: str) -> Optional[str]:
     return _section_name(text)
 
 
-def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange]) -> list[FunctionChange]:
-    """Changed lines of a sparse image that no parsed function covers: named by the nearest
-    function header above them inside the hunk, else by the hunk header (which names the
-    function the hunk starts in). Lines known to be outside any function are dropped."""
+def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange], parser) -> list[FunctionChange]:
+    """Changed lines of a sparse image that no parsed function covers, one change per function
+    and hunk: named by the nearest function header above them inside the hunk, else by the hunk
+    header (which names the function the hunk starts in); lines known to be outside any function
+    are dropped. Each side of the hunk is parsed as a fragment (see `fragment`), so rules still
+    get a syntax tree of what the hunk shows, at low confidence."""
     covered_pre = {ln for fc in found for ln in fc.removed_lines}
     covered_post = {ln for fc in found for ln in fc.added_lines}
-    by_name: dict[str, tuple[set, set]] = {}
+    out = []
     for hunk in (images.diff.hunks if images.diff else ()):
         current = _section_name(hunk.section)
+        by_name: dict[str, tuple[set, set]] = {}
         for ln in hunk.lines:
             named = _header_name(ln.text)
             if named is not None:
@@ -164,8 +167,47 @@ def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange]) -> li
                 by_name.setdefault(current_name, (set(), set()))[0].add(ln.old_line)
             elif ln.kind == "+" and ln.new_line not in covered_post:
                 by_name.setdefault(current_name, (set(), set()))[1].add(ln.new_line)
-    return [FunctionChange(msgid, images.path, name, "hunk", "modified", None, None, frozenset(pre),
-                           frozenset(post), 0.0, "hunks") for name, (pre, post) in by_name.items()]
+        for name, (pre, post) in by_name.items():
+            before = fragment(images.path, name, hunk, " -", hunk.old_start, parser) if pre else None
+            after = fragment(images.path, name, hunk, " +", hunk.new_start, parser) if post else None
+            out.append(FunctionChange(msgid, images.path, name, "hunk", "modified", before, after,
+                                      frozenset(pre), frozenset(post), 0.0, "hunks"))
+    return out
+
+
+FRAGMENT = "__reviewkit_fragment__"
+
+
+def fragment(path: str, name: str, hunk, kinds: str, start: int, parser) -> Optional[Function]:
+    """One side of a hunk parsed as the body of a stand-in function.
+
+    A hunk starts and ends inside blocks it does not show: each `}` it closes
+    without opening gets a stand-in `if (1) {` in front (so `} else if (...)`
+    reads as the next arm of a chain whose earlier arms are not shown), and
+    open blocks are closed at the end. Line numbers are the real ones.
+    """
+    lines = [ln.text for ln in hunk.lines if ln.kind in kinds]
+    if not lines:
+        return None
+    depth = lowest = 0
+    for text in lines:
+        code = text.split("//")[0]
+        for ch in code:
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                lowest = min(lowest, depth)
+    opened = -lowest
+    head = f"void {FRAGMENT}(void) {{" + " if (1) {" * opened
+    closing = "}" * (depth - lowest + 1)
+    text = "\n" * (start - 1) + head + " " + "\n".join(lines) + "\n" + closing + "\n"
+    parsed = parse_source(path, text.encode("utf-8", "surrogateescape"), parser)
+    fn = next((f for f in parsed.functions if f.name == FRAGMENT), None)
+    if fn is None:
+        return None
+    return Function(name or FRAGMENT, "fragment", start, start + len(lines) - 1, fn.start_byte, fn.end_byte,
+                    min(fn.health, 0.5), fn.node, fn.source)
 
 
 def function_changes(patch_images: PatchImages, parser=None) -> list[FileChange]:

@@ -35,6 +35,11 @@ class Function:
     end_byte: int
     health: float             # 1.0 = no ERROR/MISSING node inside
     node: Optional[tree_sitter.Node] = field(default=None, compare=False, hash=False, repr=False)
+    source: bytes = field(default=b"", compare=False, hash=False, repr=False)  # the real bytes `node` indexes
+
+    def text_of(self, node: tree_sitter.Node) -> str:
+        """Real source text of a node inside this function (tree-sitter saw the normalised bytes)."""
+        return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -106,7 +111,7 @@ def _count_missing(node: tree_sitter.Node) -> int:
     return count
 
 
-def _collect(node: tree_sitter.Node, out: list[Function]) -> None:
+def _collect(node: tree_sitter.Node, out: list[Function], source: bytes = b"") -> None:
     """Functions and function-like macros at file level (also inside #if blocks and ERROR nodes)."""
     for child in node.children:
         t = child.type
@@ -114,15 +119,16 @@ def _collect(node: tree_sitter.Node, out: list[Function]) -> None:
             name = _declarator_name(child)
             if name:
                 out.append(Function(name, "function", child.start_point[0] + 1, _end_line(child),
-                                    child.start_byte, child.end_byte, _health(child), child))
+                                    child.start_byte, child.end_byte, _health(child), child, source))
         elif t == "preproc_function_def":
             name_node = child.child_by_field_name("name")
             if name_node is not None:
                 out.append(Function(name_node.text.decode("utf-8", "replace"), "macro", child.start_point[0] + 1,
-                                    _end_line(child), child.start_byte, child.end_byte, _health(child), child))
+                                    _end_line(child), child.start_byte, child.end_byte, _health(child), child,
+                                    source))
         elif t in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef",
                    "ERROR", "linkage_specification", "declaration_list"):
-            _collect(child, out)
+            _collect(child, out, source)
 
 
 def _end_line(node: tree_sitter.Node) -> int:
@@ -135,7 +141,7 @@ def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] 
     parser = parser or make_parser()
     tree = parser.parse(normalize(source))
     functions: list[Function] = []
-    _collect(tree.root_node, functions)
+    _collect(tree.root_node, functions, source)
     functions.sort(key=lambda f: f.start_byte)
     return ParsedFile(path, source, tree, functions)
 

@@ -20,7 +20,7 @@ from ..source.trees import SourceTree, content_id
 from .cparse import CALLS_QUERY, make_parser, parse_source
 
 # Bump when what is stored per file changes (normaliser, extraction), to invalidate old caches.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 DEFAULT_FOLDERS = ("mm", "include/linux")
 
 

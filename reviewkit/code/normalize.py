@@ -9,7 +9,9 @@ node positions map 1:1 back to the real file:
 - iterator macros (`list_for_each_entry(pos, head, member) {`) become
   `while (pos, head, member) {`, a loop tree-sitter understands;
 - `SYSCALL_DEFINEn(name, type, arg, ...)` becomes `long name(...)` with the
-  argument list blanked.
+  argument list blanked;
+- a file-level macro invocation without `;` is blanked, and a label right
+  before a preprocessor line gets `;` for its `:`.
 """
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ _IDENT_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 # A file-level macro invocation without a ";" (`_PCI_NOP_ALL(read, *)`, `subsys_initcall(f)`)
 # makes tree-sitter swallow the definitions after it.
 _TOPLEVEL_CALL = re.compile(rb"^([A-Za-z_]\w*)\([^;{}\n]*\)[ \t]*(?:/\*.*\*/)?[ \t]*$", re.M)
+# A label right before "#endif"/"#else" ("regular_folio:\n#endif" in mm/madvise.c) makes
+# tree-sitter swallow the rest of the file into one ERROR node: its ":" becomes ";".
+_LABEL_BEFORE_PREPROC = re.compile(rb"^[ \t]*(?!default\b)[A-Za-z_]\w*(:)(?=[ \t]*\r?\n[ \t]*#)", re.M)
 _SYSCALL_RE = re.compile(rb"SYSCALL_DEFINE(\d)\(\s*(\w+)\s*,?")
 
 
@@ -154,6 +159,8 @@ def normalize(source: bytes) -> bytes:
         else:  # "name, type, arg, ...)" -> "name(               )"
             _blank(buf, name_end, close - 1)
             buf[name_end:name_end + 1] = b"("
+    for m in _LABEL_BEFORE_PREPROC.finditer(source):
+        buf[m.start(1)] = 0x3B
     for m in _TOPLEVEL_CALL.finditer(source):
         prev_end = source.rfind(b"\n", 0, max(0, m.start() - 1))
         prev = source[prev_end + 1:m.start()].strip()

@@ -13,6 +13,28 @@ def add_output_arguments(p: argparse.ArgumentParser, formats: tuple) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
 
 
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """--input-format: how to read files when sniffing guesses wrong (saved web pages above all)."""
+    from ..ingest import INPUT_FORMATS
+    p.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                   help="how to read the input files: auto (default: sniff), mbox, mail, or a saved web page: "
+                        "lore (thread or message page), patchwork (patch/cover page), mail-archive (thread "
+                        "view), collapsed (text with its newlines collapsed)")
+
+
+def read_input(args: argparse.Namespace):
+    """parse_inputs() as every command calls it: --tree is also the repository of revision
+    ranges and the text that repairs patches a web archive damaged; --input-format if offered."""
+    from ..pipeline import parse_inputs
+    lookup = None
+    if getattr(args, "tree", None):
+        from ..source.trees import open_tree
+        tree, _ = open_tree(args.tree, getattr(args, "base", None))
+        lookup = tree.read_text if tree.kind != "none" else None
+    return parse_inputs(args.inputs, repo_dir=getattr(args, "tree", None), progress=progress_printer(args),
+                        input_format=getattr(args, "input_format", "auto"), lookup=lookup)
+
+
 def write_output(args: argparse.Namespace, text: str) -> None:
     if not args.output:
         sys.stdout.write(text)

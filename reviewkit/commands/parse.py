@@ -12,11 +12,10 @@ import json
 import sys
 
 from ..code.analysis import analyse
-from ..pipeline import parse_inputs
 from ..render import parse_text
 from ..render.code_data import code_data
 from ..render.data import parse_data
-from .common import add_output_arguments, progress_printer, write_output
+from .common import add_input_arguments, add_output_arguments, read_input, write_output
 
 HELP = "show the parsed messages, threads, series and patches"
 
@@ -28,11 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "functions they touch; also the repository for revision ranges")
     p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: the series' base-commit, "
                                                  "else HEAD)")
+    add_input_arguments(p)
     add_output_arguments(p, formats=("text", "json"))
 
 
 def run(args: argparse.Namespace) -> int:
-    parsed = parse_inputs(args.inputs, repo_dir=args.tree, progress=progress_printer(args))
+    parsed = read_input(args)
     data = parse_data(parsed)
     if args.tree:
         data.update(code_data(analyse(parsed, args.tree, args.base)))

@@ -15,8 +15,8 @@ import zlib
 from typing import BinaryIO, Iterable, Iterator, Optional
 
 from ..model import Errors, Message, Person, Source
-from . import gitsrc
-from .mail import looks_like_header_block, parse_message, split_head_body, synthetic_msgid
+from . import gitsrc, web
+from .mail import decode_text, looks_like_header_block, parse_message, raw_headers, split_head_body, synthetic_msgid
 from .mbox import is_from_line, split_mbox
 
 # Names read from a plain directory (a `git format-patch -o` directory, a
@@ -24,26 +24,52 @@ from .mbox import is_from_line, split_mbox
 MAIL_SUFFIXES = (".patch", ".diff", ".eml", ".mbox", ".mbx", ".mboxrd", ".msg", ".txt", ".gz", ".mail")
 # A bare diff (`git diff > x.patch`, `diff -u`) starts with its first file header.
 _DIFF_START = re.compile(rb"(diff --git |diff -|Index: |--- \S.*\n\+\+\+ )")
+# `--input-format` values; "auto" (or None) sniffs
+INPUT_FORMATS = ("auto", "mbox", "mail", *web.FORMATS)
+# Header names that make a first line a mail header (a page's "Re: [PATCH ...]" title is not one)
+_MAIL_FIRST = re.compile(rb"^(from|to|cc|subject|date|message-id|return-path|received|delivered-to|reply-to|sender|"
+                         rb"mime-version|content-[\w-]+|in-reply-to|references|x-[\w-]+|arc-[\w-]+|dkim-signature|"
+                         rb"authentication-results|list-[\w-]+|envelope-to|user-agent|precedence|thread-[\w-]+)"
+                         rb"[ \t]*:", re.I)
+
+
+class _Options:
+    """How to read: a forced input format, and the source tree lookup for repairing web captures."""
+
+    def __init__(self, input_format: Optional[str] = None, lookup: Optional[web.repair.Lookup] = None):
+        if input_format in (None, "auto"):
+            input_format = None
+        elif input_format not in INPUT_FORMATS:
+            raise ValueError(f"unknown input format {input_format!r} (one of {', '.join(INPUT_FORMATS)})")
+        self.input_format = input_format
+        self.lookup = lookup
+
+
+_AUTO = _Options()
 
 
 def read_inputs(inputs: Iterable[str], errors: Errors, repo_dir: Optional[str] = None,
-                stdin: Optional[BinaryIO] = None) -> Iterator[Message]:
+                stdin: Optional[BinaryIO] = None, input_format: Optional[str] = None,
+                lookup: Optional[web.repair.Lookup] = None) -> Iterator[Message]:
+    """Messages from every input. `input_format` forces how files are read (see INPUT_FORMATS);
+    `lookup(path)` gives a file's text at the base, to repair damaged diffs in web captures."""
+    opts = _Options(input_format, lookup)
     for spec in inputs:
-        yield from read_input(spec, errors, repo_dir=repo_dir, stdin=stdin)
+        yield from read_input(spec, errors, repo_dir=repo_dir, stdin=stdin, opts=opts)
 
 
 def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
-               stdin: Optional[BinaryIO] = None) -> Iterator[Message]:
+               stdin: Optional[BinaryIO] = None, opts: _Options = _AUTO) -> Iterator[Message]:
     if spec == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         yield from read_stream(io.BufferedReader(_Peekable(stream)) if not hasattr(stream, "peek") else stream,
-                               "<stdin>", errors)
+                               "<stdin>", errors, opts=opts)
         return
     if os.path.isdir(spec):
-        yield from read_directory(spec, errors)
+        yield from read_directory(spec, errors, opts=opts)
         return
     if os.path.isfile(spec):
-        yield from read_file(spec, errors)
+        yield from read_file(spec, errors, opts=opts)
         return
     if gitsrc.looks_like_revision_range(spec):
         yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
@@ -66,7 +92,8 @@ class _Peekable(io.RawIOBase):
         return len(data)
 
 
-def read_file(path: str, errors: Errors, name: Optional[str] = None, prefix: str = "") -> Iterator[Message]:
+def read_file(path: str, errors: Errors, name: Optional[str] = None, prefix: str = "",
+              opts: _Options = _AUTO) -> Iterator[Message]:
     """Read one file; `name`/`prefix` say where it sits when it came from a directory."""
     name = name or path
     try:
@@ -78,11 +105,12 @@ def read_file(path: str, errors: Errors, name: Optional[str] = None, prefix: str
         stream: BinaryIO = fh
         if fh.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip.GzipFile(fileobj=fh)  # type: ignore[assignment]
-        yield from read_stream(stream, name, errors, prefix)
+        yield from read_stream(stream, name, errors, prefix, opts=opts)
 
 
-def read_stream(stream: BinaryIO, name: str, errors: Errors, prefix: str = "") -> Iterator[Message]:
-    """Sniff one stream: an mbox, a single mail, or a bare diff."""
+def read_stream(stream: BinaryIO, name: str, errors: Errors, prefix: str = "",
+                opts: _Options = _AUTO) -> Iterator[Message]:
+    """Sniff one stream: an mbox, a single mail, a bare diff, or a saved web page."""
     try:
         head = _peek(stream, 8192)
     except (OSError, EOFError, zlib.error) as exc:
@@ -93,10 +121,12 @@ def read_stream(stream: BinaryIO, name: str, errors: Errors, prefix: str = "") -
         return
     first = head.lstrip(b"\r\n \t").split(b"\n", 1)[0] + b"\n"
     try:
-        if is_from_line(first):
+        fmt = opts.input_format
+        # a "From " line thousands of characters long is a collapsed page, not an mbox
+        if fmt == "mbox" or (fmt is None and is_from_line(first) and len(first) < 400):
             yield from _read_mbox(stream, name, errors, prefix)
         else:
-            yield from _read_single(stream.read(), name, prefix.rstrip(": "), errors)
+            yield from _read_single(stream.read(), name, prefix.rstrip(": "), errors, opts=opts)
     except (OSError, EOFError, zlib.error) as exc:
         errors.add(name, f"{prefix}end of input", f"input ends early ({exc}); the messages read before that are kept")
 
@@ -120,13 +150,22 @@ def _read_mbox(stream: BinaryIO, name: str, errors: Errors, prefix: str = "") ->
             yield msg
 
 
-def _read_single(raw: bytes, name: str, where: str, errors: Errors) -> Iterator[Message]:
+def _read_single(raw: bytes, name: str, where: str, errors: Errors,
+                 opts: _Options = _AUTO) -> Iterator[Message]:
     stripped = raw.lstrip(b"\r\n")
     if not stripped.strip():
         errors.add(name, where or "byte 0", "empty input")
         return
+    fmt = opts.input_format
+    if fmt in web.FORMATS:
+        yield from web.read_capture(_page_text(stripped), name, errors, fmt, opts.lookup, where)
+        return
     head, _ = split_head_body(stripped)
-    if looks_like_header_block(head):
+    if fmt is None and len(head) > 400 and b"\n" not in head[:400] and web.collapsed.looks_collapsed(_page_text(stripped)):
+        # headers and body run together on one line: a collapsed capture, not a mail
+        yield from web.read_capture(_page_text(stripped), name, errors, "collapsed", opts.lookup, where)
+        return
+    if fmt == "mail" or (looks_like_header_block(head) and (_MAIL_FIRST.match(head) or fmt is not None)):
         msg = parse_message(stripped, Source(name, where), errors)
         if msg is not None:
             yield msg
@@ -134,9 +173,25 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors) -> Iterator[
     if _DIFF_START.match(stripped):
         yield bare_diff_message(stripped, name, where)
         return
+    text = _page_text(stripped)
+    if web.detect(text) is not None:
+        yield from web.read_capture(text, name, errors, None, opts.lookup, where)
+        return
+    if looks_like_header_block(head) and any(k.lower() in ("from", "subject", "date", "message-id")
+                                             for k, _ in raw_headers(head[:65536])):
+        msg = parse_message(stripped, Source(name, where), errors)
+        if msg is not None:
+            yield msg
+        return
     errors.add(name, where or "byte 0",
-               "neither a mail (no headers), an mbox (no 'From ' line) nor a diff; "
-               "saved web pages are not read yet")
+               "neither a mail (no headers), an mbox (no 'From ' line), a diff nor a saved web page "
+               "reviewkit knows (lore, patchwork, mail-archive, collapsed text); "
+               "--input-format names the format if it was not recognised")
+
+
+def _page_text(raw: bytes) -> str:
+    """A saved page's text: UTF-8, else Latin-1 (never fails); CRLF made LF."""
+    return decode_text(raw, "utf-8").replace("\r\n", "\n")
 
 
 def bare_diff_message(raw: bytes, name: str, where: str) -> Message:
@@ -149,7 +204,7 @@ def bare_diff_message(raw: bytes, name: str, where: str) -> Message:
     )
 
 
-def read_directory(path: str, errors: Errors) -> Iterator[Message]:
+def read_directory(path: str, errors: Errors, opts: _Options = _AUTO) -> Iterator[Message]:
     if gitsrc.is_public_inbox(path):
         for where, raw in gitsrc.read_public_inbox(path, errors):
             msg = parse_message(raw, Source(path, where), errors)
@@ -161,7 +216,7 @@ def read_directory(path: str, errors: Errors) -> Iterator[Message]:
         for sub in subdirs:
             for entry in sorted(os.scandir(os.path.join(path, sub)), key=lambda e: e.name):
                 if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
-                    yield from _read_one_file(entry.path, f"{sub}/{entry.name}", path, errors)
+                    yield from _read_one_file(entry.path, f"{sub}/{entry.name}", path, errors, opts=opts)
         return
     entries = sorted((e for e in os.scandir(path) if not e.name.startswith(".")), key=lambda e: e.name)
     found = False
@@ -176,12 +231,12 @@ def read_directory(path: str, errors: Errors) -> Iterator[Message]:
             continue
         found = True
         # the directory is the input (its files are one batch); the file name says where
-        yield from read_file(entry.path, errors, name=path, prefix=f"{entry.name}: ")
+        yield from read_file(entry.path, errors, name=path, prefix=f"{entry.name}: ", opts=opts)
     if not found:
         errors.add(path, "", "no mail or patch files in this directory")
 
 
-def _read_one_file(full: str, where: str, top: str, errors: Errors) -> Iterator[Message]:
+def _read_one_file(full: str, where: str, top: str, errors: Errors, opts: _Options = _AUTO) -> Iterator[Message]:
     try:
         with open(full, "rb") as fh:
             raw = fh.read()
@@ -190,7 +245,7 @@ def _read_one_file(full: str, where: str, top: str, errors: Errors) -> Iterator[
         return
     if raw.startswith(b"From ") and is_from_line(raw.split(b"\n", 1)[0]):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    yield from _read_single(raw, top, where, errors)
+    yield from _read_single(raw, top, where, errors, opts=opts)
 
 
 def read_revisions(spec: str, repo_dir: str, errors: Errors) -> Iterator[Message]:

@@ -26,13 +26,21 @@ def subject_data(s: Subject) -> dict:
             "list_tags": list(s.list_tags)}
 
 
-def message_data(m: Message, kind: str, subject: Subject) -> dict:
-    return {
+def message_data(m: Message, kind: str, subject: Subject, quoted_diffs: Optional[list] = None) -> dict:
+    d = {
         "msgid": m.msgid, "subject": m.subject, "from": person(m.sender), "date": iso(m.date),
         "in_reply_to": m.in_reply_to, "references": list(m.references), "kind": kind,
         "parsed_subject": subject_data(subject), "synthetic_id": m.synthetic_id,
         "source": {"input": m.source.input, "where": m.source.where},
     }
+    if m.capture:  # read from a web capture: how each field was recovered, what the page lacked
+        d["capture"] = dict(m.capture)
+        d["quoted_only"] = m.quoted_only
+    if m.repairs:
+        d["repairs"] = [r.as_dict() for r in m.repairs]
+    if quoted_diffs:
+        d["quoted_diffs"] = [{**q.as_dict(), "files": [file_data(f) for f in files]} for q, files in quoted_diffs]
+    return d
 
 
 def trailer_data(t: Trailer) -> dict:
@@ -61,6 +69,8 @@ def patch_data(p: Patch) -> dict:
         "files": [file_data(f) for f in p.files], "diffstat": [list(d) for d in p.diffstat],
         "base_commit": p.base_commit, "prerequisite_patch_ids": list(p.prerequisites),
         "pull_url": p.pull_url, "notes": p.notes,
+        # a patch rebuilt from a damaged web capture says so: what was repaired, how sure, what is lost
+        "repairs": [r.as_dict() for r in p.repairs], "damaged": bool(p.repairs),
     }
 
 
@@ -83,7 +93,8 @@ def parse_data(parsed: Parsed) -> dict:
         "command": "parse",
         "inputs": parsed.inputs,
         "errors": [e.as_dict() for e in parsed.errors],
-        "messages": [message_data(m, parsed.kinds[m.msgid], parsed.subjects[m.msgid]) for m in parsed.messages],
+        "messages": [message_data(m, parsed.kinds[m.msgid], parsed.subjects[m.msgid], parsed.quoted_diffs.get(m.msgid))
+                     for m in parsed.messages],
         "threads": [thread_data(t) for t in parsed.threads],
         "series": [series_data(s, i) for i, s in enumerate(parsed.series)],
         "patches": [patch_data(parsed.patches[m.msgid]) for m in parsed.messages if m.msgid in parsed.patches],

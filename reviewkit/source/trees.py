@@ -176,3 +176,51 @@ def open_tree(path: Optional[str], base: Optional[str] = None,
     if base or base_commit:
         notes.append(f"{path} is not a git repository: base {base or base_commit} ignored, files read as they are")
     return DirTree(path), notes
+
+
+class OverlayTree(SourceTree):
+    """A tree with some files replaced: the base tree as the patches applied so far leave it."""
+
+    def __init__(self, base: SourceTree, files: Optional[dict] = None):
+        self.base = base
+        self.files = dict(files or {})      # path -> text, or None for a deleted file
+        self.kind = base.kind
+        self.description = base.description + (f" + {len(self.files)} patched files" if self.files else "")
+
+    def with_images(self, images) -> "OverlayTree":
+        """A new overlay with a PatchImages' post-images on top (failed files stay as they were)."""
+        files = dict(self.files)
+        for f in images.files:
+            if f.source != "tree" or f.status in ("failed", "binary", "already-applied"):
+                continue
+            if f.old_path and f.old_path != f.new_path:
+                files[f.old_path] = None
+            if f.new_path:
+                files[f.new_path] = f.after
+        return OverlayTree(self.base, files)
+
+    def read(self, path: str) -> Optional[bytes]:
+        if path in self.files:
+            text = self.files[path]
+            return None if text is None else text.encode("utf-8", "surrogateescape")
+        return self.base.read(path)
+
+    def blob_id(self, path: str) -> Optional[str]:
+        if path in self.files:
+            data = self.read(path)
+            return content_id(data) if data is not None else None
+        return self.base.blob_id(path)
+
+    def stat_key(self, path: str) -> Optional[str]:
+        return None if path in self.files else self.base.stat_key(path)
+
+    def walk(self, folder: str, suffixes: tuple = (".c", ".h")) -> Iterator[str]:
+        prefix = folder.rstrip("/") + "/" if folder else ""
+        seen = set()
+        for p in self.base.walk(folder, suffixes):
+            seen.add(p)
+            if self.files.get(p, "") is not None:
+                yield p
+        for p, text in sorted(self.files.items()):
+            if p not in seen and text is not None and p.startswith(prefix) and p.endswith(suffixes):
+                yield p

@@ -1,0 +1,159 @@
+"""Lint benchmark: the full rule pack against scripts/checkpatch.pl on the same real patches, same run.
+
+    .venv/bin/python benchmarks/lint_bench.py [--tree .cache/kernels/linux-source-6.1] [--series DIR] [--repeat 3]
+
+- reviewkit: `parse_inputs` + `analyse` (series applied to the tree) + `load_rules` (the whole
+  built-in pack) + `lint`, each measurement in a fresh interpreter: "workload" is perf_counter
+  around those four calls, "process" the child's wall time (Python start and imports included,
+  as `reviewkit lint` costs). Cold: an empty parse cache (fresh XDG_CACHE_HOME); warm: the same
+  cache again.
+- checkpatch.pl from the same tree, on the same .patch files, tree mode (from the tree's top,
+  as people run it): one perl process per patch, one after the other; all patches in one
+  invocation; and, for reference, one process per patch with --no-tree.
+- reviewkit's checkpatch integration (`reviewkit.rules.checkpatch.checkpatch_findings`), 1 and 2 jobs.
+Times are the best of --repeat rounds; each round runs every measurement once (round-robin), so a
+change in machine load hits all rows alike. Aim: the full lint no slower than checkpatch one process
+per patch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERIES = ROOT.parent / "shared" / "corpus" / "mm-patches-6.1" / "series-b"
+CHECKPATCH_ARGS = ["--quiet", "--terse", "--show-types", "--no-summary", "--no-color"]
+
+# Runs in a fresh interpreter: the four calls of a lint, timed from inside.
+CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from reviewkit.code.analysis import analyse
+from reviewkit.pipeline import parse_inputs
+from reviewkit.rules.engine import lint
+from reviewkit.rules.loader import load_rules
+t = time.perf_counter()
+parsed = parse_inputs([sys.argv[2]])
+analysis = analyse(parsed, sys.argv[3])
+rules = load_rules()
+result = lint(parsed, analysis, rules)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "patches": len(parsed.patches), "rules": len(rules),
+                  "findings": len(result.active), "errors": len(parsed.errors)}))
+"""
+
+CHILD_CHECKPATCH = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from reviewkit.code.analysis import analyse
+from reviewkit.model import Errors
+from reviewkit.pipeline import parse_inputs
+from reviewkit.rules.checkpatch import checkpatch_findings
+parsed = parse_inputs([sys.argv[2]])
+analysis = analyse(parsed, sys.argv[3])
+t = time.perf_counter()
+found = checkpatch_findings(parsed, analysis, Errors(), jobs=int(sys.argv[4]))
+print(json.dumps({"seconds": time.perf_counter() - t, "findings": len(found)}))
+"""
+
+
+def run_child(code: str, series: Path, tree: Path, cache: str, *extra: str) -> dict:
+    env = dict(os.environ, XDG_CACHE_HOME=cache)
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT), str(series), str(tree), *extra], env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def checkpatch(tree: Path, files: list, extra=()) -> None:
+    args = ["perl", "scripts/checkpatch.pl", *CHECKPATCH_ARGS, *extra]
+    for f in files:
+        subprocess.run(args + [str(f)], cwd=tree, capture_output=True)
+
+
+def wall(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def measurements(series: Path, tree: Path, files: list, tmp: str, counts: dict) -> list:
+    """Functions that each run one measurement once and return {row name: seconds}."""
+    fresh = iter(range(10 ** 6))
+    warm = os.path.join(tmp, "warm")
+    run_child(CHILD, series, tree, warm)  # fill the warm cache
+
+    def lint(label: str, cache: str) -> dict:
+        t = time.perf_counter()
+        data = run_child(CHILD, series, tree, cache)
+        counts.update(data)
+        return {f"reviewkit lint, {label}: workload": data["seconds"],
+                f"reviewkit lint, {label}: process": time.perf_counter() - t}
+
+    def integration(jobs: int) -> dict:
+        data = run_child(CHILD_CHECKPATCH, series, tree, os.path.join(tmp, "cp"), str(jobs))
+        return {f"checkpatch integration, {jobs} job{'s' if jobs > 1 else ''}": data["seconds"]}
+
+    all_in_one = ["perl", "scripts/checkpatch.pl", *CHECKPATCH_ARGS, *map(str, files)]
+    return [
+        lambda: lint("warm cache", warm),
+        lambda: lint("cold cache", os.path.join(tmp, f"cold{next(fresh)}")),
+        lambda: {"checkpatch.pl, one process per patch": wall(lambda: checkpatch(tree, files))},
+        lambda: {"checkpatch.pl, all patches in one run": wall(
+            lambda: subprocess.run(all_in_one, cwd=tree, capture_output=True))},
+        lambda: {"checkpatch.pl --no-tree, one per patch": wall(lambda: checkpatch(tree, files, ["--no-tree"]))},
+        lambda: integration(1),
+        lambda: integration(2),
+    ]
+
+
+def best_of(runs: list, repeat: int) -> dict:
+    """Round-robin: each repeat runs every measurement once, so a change in machine load hits all alike."""
+    best: dict = {}
+    for _ in range(repeat):
+        for run in runs:
+            for name, seconds in run().items():
+                best[name] = min(best.get(name, seconds), seconds)
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tree", default=str(ROOT / ".cache" / "kernels" / "linux-source-6.1"))
+    ap.add_argument("--series", default=str(SERIES))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    tree, series = Path(args.tree), Path(args.series)
+    if not (tree / "scripts" / "checkpatch.pl").is_file() or not (tree / "mm" / "memory.c").is_file():
+        print(f"skipped: no kernel tree with scripts/checkpatch.pl at {tree} (see .ci/run, or pass --tree)")
+        return 0
+    if not series.is_dir():
+        print(f"skipped: no corpus series at {series}")
+        return 0
+    if shutil.which("perl") is None:
+        print("skipped: perl is not installed (checkpatch.pl is the baseline)")
+        return 0
+    files = sorted(series.glob("*.patch"))
+    print(f"{len(files)} patches of {series.name} against {tree.name}, {os.cpu_count()} cores, best of {args.repeat}")
+    counts: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        best = best_of(measurements(series, tree, files, tmp, counts), args.repeat)
+    print(f"reviewkit: {counts['rules']} rules, {counts['findings']} findings, {counts['errors']} input errors\n")
+    base = best["checkpatch.pl, one process per patch"]
+    print(f"{'what':<42}{'seconds':>9}{'vs checkpatch per patch':>25}")
+    for name, seconds in best.items():
+        print(f"{name:<42}{seconds:>9.3f}{seconds / base:>24.2f}x")
+    ours = [best["reviewkit lint, warm cache: process"], best["reviewkit lint, cold cache: process"]]
+    verdict = "holds" if max(ours) <= base else "DOES NOT hold"
+    print(f"\naim: full lint (process, cold and warm) no slower than checkpatch one process per patch: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

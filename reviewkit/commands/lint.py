@@ -1,0 +1,143 @@
+"""Check patches the way a careful mm reviewer would, and say what they will object to.
+
+INPUT is anything `reviewkit parse` reads (mbox, patches, a directory, `-`,
+a revision range in --tree). With --tree the series is applied to the real
+tree and its functions are analysed whole; without it, from the hunks alone.
+
+Exit status: 0 nothing at or above --fail-on; 1 findings at or above it;
+2 usage error or nothing could be read.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..code.analysis import analyse
+from ..render import b4check, email_reply, html, lint_text, markdown, sarif
+from ..render import json as json_render
+from ..render.lint_data import lint_data
+from ..render.report_data import report_data, thread_summary
+from ..rules.engine import FILTERS, SEVERITY_RANK, lint
+from ..rules.loader import load_rules, rules_root_env
+from ..rules.waivers import load_config
+from .common import add_input_arguments, add_output_arguments, read_input, write_output
+
+HELP = "check patches with the mm rule pack (and your own rules)"
+
+
+def add_rule_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules", metavar="DIR", action="append", default=[], help="also load rules from DIR")
+    p.add_argument("--select", metavar="PREFIX", action="append", default=[], help="only rules whose id starts so")
+    p.add_argument("--ignore", metavar="PREFIX", action="append", default=[], help="skip rules whose id starts so")
+
+
+def add_lint_arguments(p: argparse.ArgumentParser) -> None:
+    """What `lint` and `report` share: the input, the tree, the rules, waivers, --fail-on."""
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--tree", metavar="DIR", help="kernel tree (git repository or directory) to apply the series to")
+    p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: base-commit, else HEAD)")
+    p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
+                   help="exit 1 when a finding is at least this severe (default error)")
+    p.add_argument("--filter", choices=FILTERS, default="added",
+                   help="added: only what the patch adds (default); function: anything in touched functions; all")
+    p.add_argument("--config", metavar="FILE", help="waivers file (default .reviewkit.toml if present)")
+    p.add_argument("--checkpatch", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run the tree's scripts/checkpatch.pl on each patch (when --tree has it and perl "
+                        "is installed; default on)")
+    add_rule_arguments(p)
+    add_input_arguments(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_lint_arguments(p)
+    add_output_arguments(p, formats=FORMATS)
+    p.set_defaults(format=None)  # text, unless -o names a file whose extension says otherwise
+
+
+FORMATS = ("text", "json", "sarif", "markdown", "email", "b4", "terse", "html")
+# -o FILE without --format: the format its extension names
+BY_EXTENSION = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdown": "markdown",
+                ".mbox": "email", ".eml": "email", ".html": "html", ".htm": "html"}
+
+
+def lint_input(args: argparse.Namespace):
+    """Read, analyse and lint what the user gave: (parsed, LintResult or None, lint data)."""
+    parsed = read_input(args)
+    errors = parsed.errors
+    rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
+    if not parsed.messages:
+        return parsed, None, lint_data(parsed, _empty(), rules)
+    analysis = analyse(parsed, args.tree, args.base)
+    extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
+    result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
+                  extra=extra)
+    data = lint_data(parsed, result, rules)
+    data["errors"] = [e.as_dict() for e in errors]
+    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
+    return parsed, result, data
+
+
+def exit_code(args: argparse.Namespace, result) -> int:
+    """0: nothing at or above --fail-on; 1: something is; 2: nothing could be read."""
+    if result is None:
+        return 2
+    if args.fail_on == "never":
+        return 0
+    limit = SEVERITY_RANK[args.fail_on]
+    return 1 if any(SEVERITY_RANK[f.severity] >= limit for f in result.active) else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    parsed, result, data = lint_input(args)
+    _emit(args, data, parsed)
+    return exit_code(args, result)
+
+
+def _checkpatch(args, parsed, analysis, errors, rules) -> dict:
+    """checkpatch.pl's findings per patch, minus what --select/--ignore exclude."""
+    from ..rules.checkpatch import checkpatch_findings
+    extra: dict = {}
+    select, ignore = tuple(args.select), tuple(args.ignore)
+    for f in checkpatch_findings(parsed, analysis, errors, rules=[r.id for r in rules]):
+        if (not select or f.rule.startswith(select)) and not (ignore and f.rule.startswith(ignore)):
+            extra.setdefault(f.patch, []).append(f)
+    return extra
+
+
+def _empty():
+    from ..rules.engine import LintResult
+    return LintResult(stats={"rules": 0})
+
+
+def output_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    if args.output:
+        return BY_EXTENSION.get(os.path.splitext(args.output)[1].lower(), "text")
+    return "text"
+
+
+def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
+    fmt = output_format(args)
+    if fmt in ("email", "html"):  # these need the patches' mails and diffs too
+        summary = thread_summary(parsed, data["errors"]) if fmt == "html" and parsed is not None else None
+        data = report_data(parsed, data, summary)
+    if fmt == "json":
+        text = json_render.render(data)
+    elif fmt == "sarif":
+        text = sarif.render(data)
+    elif fmt == "markdown":
+        text = markdown.render(data)
+    elif fmt == "email":
+        text = email_reply.render(data)
+    elif fmt == "b4":
+        text = b4check.render(data)
+    elif fmt == "terse":
+        text = b4check.terse(data)
+    elif fmt == "html":
+        text = html.render(data)
+    else:
+        color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = lint_text.render(data, color=color)
+    write_output(args, text)

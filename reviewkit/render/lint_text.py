@@ -1,0 +1,58 @@
+"""Terminal text for `reviewkit lint`: findings grouped by patch, each with where, why and how to fix."""
+from __future__ import annotations
+
+_COLORS = {"error": "31", "warning": "33", "note": "36"}
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def _where(f: dict) -> str:
+    if f["path"] is None:
+        return "commit message"
+    return f"{f['path']}:{f['line']}" if f["line"] else f["path"]
+
+
+def render(data: dict, color: bool = False) -> str:
+    out: list[str] = []
+    by_patch: dict = {}
+    for f in data["findings"]:
+        by_patch.setdefault(f["patch"], []).append(f)
+    for mid, items in by_patch.items():
+        subject = data["patches"].get(mid, {}).get("subject", mid or "series")
+        out.append(_paint(subject, "1", color) + (f"  {mid}" if mid else ""))
+        for f in sorted(items, key=lambda f: (f["path"] or "", f["line"] or 0)):
+            sev = _paint(f["severity"], _COLORS[f["severity"]], color)
+            fn = f" in {f['function']}()" if f["function"] else ""
+            low = " (low confidence)" if f["confidence"] == "low" else ""
+            out.append(f"  {_where(f)}{fn}: {sev}: {f['message']} [{f['rule']}]{low}")
+            if f["snippet"] and f["path"]:
+                for ln in f["snippet"].rstrip().split("\n")[:4]:
+                    out.append(f"      | {ln.rstrip()}")
+            if f["suggestion"]:
+                out.append(f"      fix: {f['suggestion']}")
+            for rel in f["related"]:
+                out.append(f"      see {rel['path']}:{rel['line']}: {rel['note']}")
+        out.append("")
+    if data["resolved"]:
+        out.append("resolved by these patches:")
+        for f in data["resolved"]:
+            out.append(f"  {_where(f)}: {f['message']} [{f['rule']}]")
+        out.append("")
+    if data["waived"]:
+        out.append(f"{len(data['waived'])} waived: " + ", ".join(
+            f"{f['rule']} at {_where(f)} ({f['waived']})" for f in data["waived"]))
+        out.append("")
+    if data["errors"]:
+        out.append(f"{len(data['errors'])} problem(s) reading or analysing the input:")
+        for e in data["errors"]:
+            where = f" ({e['where']})" if e["where"] else ""
+            out.append(f"  {e['input']}{where}: {e['message']}")
+        out.append("")
+    counts = {s: sum(1 for f in data["findings"] if f["severity"] == s) for s in ("error", "warning", "note")}
+    n_patches = len(data["patches"])
+    out.append(f"{sum(counts.values())} findings ({counts['error']} errors, {counts['warning']} warnings, "
+               f"{counts['note']} notes) in {n_patches} patch{'es' if n_patches != 1 else ''}, "
+               f"{len(data['resolved'])} resolved, {data['stats'].get('rules', 0)} rules")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,241 @@
+"""What a rule sees (Context) and how it says what it found (Context.finding).
+
+A rule's `check(ctx)` yields Findings made with `ctx.finding(...)`. Scopes:
+
+- series:   once per series: ctx.series, ctx.patches
+- patch:    once per patch: ctx.patch (commit message, trailers, files)
+- function: once per touched function and side: ctx.function (FunctionChange),
+            ctx.node (its tree-sitter node on this side), ctx.side ("after", or
+            "before" to find what the patch resolves), ctx.file (FileChange)
+- tree:     once per patch, for what a registry change makes wrong elsewhere:
+            ctx.registry_before / ctx.registry_after, ctx.index, ctx.tree
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+import tree_sitter
+
+from ..code.analysis import Analysis
+from ..code.changes import FileChange, FunctionChange
+from ..code.cparse import LANGUAGE, ParsedFile
+from ..model import Finding, Patch, Series
+from ..pipeline import Parsed
+
+SEVERITIES = ("error", "warning", "note")
+SCOPES = ("series", "patch", "function", "tree")
+_WS = re.compile(r"\s+")
+_QUERIES: dict[str, tree_sitter.Query] = {}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's metadata; its documentation is the module docstring."""
+    id: str
+    severity: str
+    scope: str
+    summary: str
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.id}: severity must be one of {SEVERITIES}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"{self.id}: scope must be one of {SCOPES}")
+        if "/" not in self.id:
+            raise ValueError(f"{self.id}: ids look like area/kebab-name")
+
+
+def fingerprint(rule: str, path: Optional[str], function: Optional[str], snippet: str) -> str:
+    key = "|".join((rule, path or "", function or "", _WS.sub(" ", snippet).strip()))
+    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def query(pattern: str) -> tree_sitter.Query:
+    """A compiled tree-sitter query (cached: rules call this in loops)."""
+    q = _QUERIES.get(pattern)
+    if q is None:
+        q = _QUERIES[pattern] = tree_sitter.Query(LANGUAGE, pattern)
+    return q
+
+
+class Context:
+    def __init__(self, rule: Rule, parsed: Parsed, analysis: Analysis, series: Series,
+                 patch: Optional[Patch] = None, file: Optional[FileChange] = None,
+                 function: Optional[FunctionChange] = None, side: str = "after", services=None,
+                 series_index: int = 0):
+        self.rule = rule
+        self.series_index = series_index
+        self.parsed = parsed
+        self.analysis = analysis
+        self.series = series
+        self.patch = patch
+        self.file = file
+        self.function = function
+        self.side = side
+        self._services = services
+
+    # --- what is being checked ---------------------------------------------------------
+
+    @property
+    def patches(self) -> list[Patch]:
+        return [self.parsed.patches[m] for m in self.series.patches if m in self.parsed.patches]
+
+    @property
+    def parsed_file(self) -> Optional[ParsedFile]:
+        if self.file is None:
+            return None
+        return self.file.after if self.side == "after" else self.file.before
+
+    @property
+    def node(self) -> Optional[tree_sitter.Node]:
+        """The function's node on this side (None when the function does not exist there)."""
+        fn = self.fn
+        return fn.node if fn is not None else None
+
+    @property
+    def fn(self):
+        if self.function is None:
+            return None
+        return self.function.after if self.side == "after" else self.function.before
+
+    @property
+    def whole(self) -> bool:
+        """Is ctx.node the whole function? Without a tree it may be a fragment: the part of a
+        function one hunk shows, parsed on its own (code above and below it is unknown)."""
+        fn = self.fn
+        return fn is not None and fn.kind != "fragment"
+
+    @property
+    def changed_lines(self) -> frozenset:
+        """Lines this patch adds (after side) or removes (before side) in this function."""
+        if self.function is None:
+            return frozenset()
+        return self.function.added_lines if self.side == "after" else self.function.removed_lines
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.function is not None and self.function.parse_health < 1.0
+
+    @property
+    def tree(self):
+        return self.analysis.trees.get(self.series_index)
+
+    @property
+    def index(self):
+        return self._services.index(self) if self._services else None
+
+    @property
+    def registry_before(self):
+        """Entry kinds and predicates of the tree before this patch (reviewkit.code.registry)."""
+        return self._services.registry(self, "before") if self._services else None
+
+    @property
+    def registry_after(self):
+        """The same after this patch (and the earlier patches of its series)."""
+        return self._services.registry(self, "after") if self._services else None
+
+    def registry(self, side: str = "after", sites: bool = False):
+        """A registry with its dispatch sites scanned (`sites=True` costs a pass over the tree)."""
+        return self._services.registry(self, side, sites) if self._services else None
+
+    def tree_after(self):
+        """The tree as this patch leaves it (the base tree with the series applied so far)."""
+        if self._services is None or self.patch is None:
+            return self.tree
+        return self._services.overlays.get(self.patch.message.msgid, self.tree)
+
+    # --- helpers on tree-sitter nodes ----------------------------------------------------
+
+    def text(self, node: tree_sitter.Node, fn=None) -> str:
+        """The real source text of a node of this function (or of `fn`, another cparse.Function)."""
+        fn = fn or self.fn
+        if fn is not None and fn.source:
+            return fn.text_of(node)
+        return node.text.decode("utf-8", "replace")
+
+    @staticmethod
+    def lines(node: tree_sitter.Node) -> tuple[int, int]:
+        return node.start_point[0] + 1, node.end_point[0] + 1
+
+    def touches_change(self, node: tree_sitter.Node) -> bool:
+        """Does the node span a line this patch added (after) or removed (before)?"""
+        a, b = self.lines(node)
+        return any(a <= ln <= b for ln in self.changed_lines)
+
+    def captures(self, pattern: str, node: Optional[tree_sitter.Node] = None) -> dict:
+        node = node if node is not None else self.node
+        if node is None:
+            return {}
+        return tree_sitter.QueryCursor(query(pattern)).captures(node)
+
+    def calls(self, node: Optional[tree_sitter.Node] = None, names: Optional[Iterable[str]] = None) -> list:
+        """call_expression nodes under `node` (default: the function), in source order, optionally by name."""
+        wanted = set(names) if names is not None else None
+        found = self.captures("(call_expression function: (identifier) @name) @call", node)
+        out = []
+        for call in found.get("call", []):
+            name = call.child_by_field_name("function").text.decode("utf-8", "replace")
+            if wanted is None or name in wanted:
+                out.append(call)
+        out.sort(key=lambda n: n.start_byte)
+        return out
+
+    @staticmethod
+    def call_name(call: tree_sitter.Node) -> str:
+        fn = call.child_by_field_name("function")
+        return fn.text.decode("utf-8", "replace") if fn is not None else ""
+
+    # --- reporting ---------------------------------------------------------------------
+
+    def finding(self, where: Union[tree_sitter.Node, int, None], message: str, *, severity: Optional[str] = None,
+                suggestion: str = "", related: tuple = (), path: Optional[str] = None,
+                function: Optional[str] = None, snippet: Optional[str] = None,
+                confidence: Optional[str] = None) -> Finding:
+        """A Finding at a node (or a line of this file, or None for the commit message)."""
+        if isinstance(where, tree_sitter.Node):
+            line, end = self.lines(where)
+            text = snippet if snippet is not None else self.text(where)
+        else:
+            line, end = where, where
+            text = snippet if snippet is not None else self._line_text(where)
+        path = path if path is not None else (self.function.path if self.function else None)
+        function = function if function is not None else (self.function.name if self.function else None)
+        conf = confidence or ("low" if self.low_confidence else "high")
+        return Finding(
+            rule=self.rule.id, severity=severity or self.rule.severity, message=message, path=path, line=line,
+            function=function, patch=self.patch.message.msgid if self.patch else None,
+            fingerprint=fingerprint(self.rule.id, path, function, text), end_line=end, side=self.side,
+            snippet=text, suggestion=suggestion, related=tuple(related), confidence=conf,
+        )
+
+    def _image_lines(self) -> list:
+        """This side's text of the function's file (a sparse image when there is no tree)."""
+        if self.file is None:
+            return []
+        text = self.file.images.after if self.side == "after" else self.file.images.before
+        return text.split("\n") if text else []
+
+    def _line_text(self, line: Optional[int]) -> str:
+        lines = self._image_lines()
+        return lines[line - 1] if line and 0 < line <= len(lines) else ""
+
+    def removed_in_patch(self) -> frozenset:
+        """Whitespace-normalised text of every line this patch removes, in any file: code that
+        reappears on a `+` line was moved, not written (e.g. a function split in two)."""
+        if self.patch is None:
+            return frozenset()
+        cached = getattr(self.patch, "_removed_norm", None)
+        if cached is None:
+            cached = frozenset(" ".join(ln.text.split()) for f in self.patch.files for h in f.hunks
+                               for ln in h.lines if ln.kind == "-" and ln.text.strip())
+            object.__setattr__(self.patch, "_removed_norm", cached)
+        return cached
+
+    def changed_line_texts(self) -> list[tuple[int, str]]:
+        """(line, text) of the lines this patch adds (after) or removes (before) in this function:
+        what a rule can still read when the function did not parse (or there is no tree)."""
+        lines = self._image_lines()
+        return [(n, lines[n - 1]) for n in sorted(self.changed_lines) if 0 < n <= len(lines)]

@@ -1,0 +1,215 @@
+"""Run rules over a parsed, analysed input: diff-scoped findings, resolved findings, waivers.
+
+By default a finding is kept only when it touches a line the patch adds
+(`--filter added`); `function` keeps everything inside touched functions and
+`all` keeps everything. Function rules also run on the pre-image: what they
+find there on removed lines and no longer find after the patch is "resolved".
+Tree rules report what a registry change makes wrong elsewhere, so their
+findings are never filtered. A rule that raises becomes an entry in `errors`.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from ..code.analysis import Analysis
+from ..code.changes import FunctionChange
+from ..model import Errors, Finding
+from ..pipeline import Parsed
+from ..source.trees import NoTree, OverlayTree
+from .context import Context
+from .loader import LoadedRule
+from .waivers import Waiver, apply_waivers, trailer_waivers
+
+FILTERS = ("added", "function", "all")
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
+
+
+@dataclass
+class LintResult:
+    findings: list = field(default_factory=list)   # new findings (waived ones have .waived set)
+    resolved: list = field(default_factory=list)   # present before the patch, gone after it
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def active(self) -> list:
+        return [f for f in self.findings if not f.waived]
+
+
+class Services:
+    """Expensive things rules may ask for, built once and only when asked."""
+
+    def __init__(self, analysis: Analysis, errors: Errors):
+        self.analysis = analysis
+        self.errors = errors
+        self._index: dict = {}
+        self._registry: dict = {}
+        self.overlays: dict = {}   # patch msgid -> OverlayTree of the tree after that patch
+
+    def index(self, ctx: Context):
+        tree = ctx.tree or NoTree()
+        if id(tree) not in self._index:
+            from ..code.index import ParseCache, build_index
+            try:
+                cache = ParseCache() if tree.kind != "none" else None
+            except OSError:
+                cache = None
+            self._index[id(tree)] = build_index(tree, cache=cache)
+        return self._index[id(tree)]
+
+    def registry(self, ctx: Context, side: str, sites: bool = False):
+        """The entry-kind registry of the tree before this patch, or after it (the patches of the
+        series up to this one applied). Dispatch sites are scanned only when asked (it costs a
+        pass over mm/); without a tree the built-in fallback table is used."""
+        from ..code import registry as reg
+        base = ctx.tree or NoTree()
+        tree = base if side == "before" or ctx.patch is None else self.overlays.get(ctx.patch.message.msgid, base)
+        if side == "after" and tree is not base and not (set(tree.files) & set(reg.PREDICATE_SOURCES)):
+            tree = base  # the kinds come from headers this series has not touched (yet)
+        key = (id(tree), sites)
+        if key not in self._registry:
+            if tree.kind == "none":
+                self._registry[key] = reg.default_registry()
+            else:
+                self._registry[key] = reg.build_registry(tree, folders=reg.DEFAULT_FOLDERS if sites else ())
+        return self._registry[key]
+
+
+def _where(ctx: Context) -> str:
+    parts = [ctx.patch.message.msgid if ctx.patch else f"series {ctx.series_index}"]
+    if ctx.function is not None:
+        parts.append(f"{ctx.function.path}:{ctx.function.name}")
+    return " ".join(parts)
+
+
+def _run(rule: LoadedRule, ctx: Context, errors: Errors, timings: dict) -> list[Finding]:
+    start = time.perf_counter()
+    try:
+        found = [f for f in (rule.check(ctx) or ()) if f is not None]
+    except Exception as exc:  # a broken rule is reported, the others go on
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        errors.add(f"rule {rule.id}", _where(ctx),
+                   f"the rule failed ({type(exc).__name__}: {exc} at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno}); "
+                   "its findings here are missing")
+        found = []
+    timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - start
+    return found
+
+
+def _in_change(f: Finding, lines: frozenset) -> bool:
+    if f.line is None:
+        return False
+    end = f.end_line or f.line
+    return any(f.line <= ln <= end for ln in lines)
+
+
+def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors: Optional[Errors] = None,
+         filter: str = "added", waivers: Iterable[Waiver] = (), extra: Optional[dict] = None) -> LintResult:
+    """Run the rules; `extra` adds findings made elsewhere (checkpatch.pl), per patch msgid, so that
+    waivers and counts treat them like the rules' own."""
+    errors = errors if errors is not None else parsed.errors
+    rules = list(rules)
+    by_scope = {s: [r for r in rules if r.meta.scope == s] for s in ("series", "patch", "function", "tree")}
+    services = Services(analysis, errors)
+    result = LintResult()
+    timings: dict[str, float] = {}
+    waivers = list(waivers)
+    for si, series in enumerate(parsed.series):
+        for rule in by_scope["series"]:
+            ctx = Context(rule.meta, parsed, analysis, series, services=services, series_index=si)
+            result.findings.extend(_run(rule, ctx, errors, timings))
+        overlay = OverlayTree(analysis.trees.get(si) or NoTree())
+        for mid in series.patches:
+            patch = parsed.patches.get(mid)
+            if patch is None:
+                continue
+            images = analysis.images.get(mid)
+            if images is not None:
+                overlay = overlay.with_images(images)
+                services.overlays[mid] = overlay
+            new: list[Finding] = []
+            for rule in by_scope["patch"] + by_scope["tree"]:
+                ctx = Context(rule.meta, parsed, analysis, series, patch, services=services, series_index=si)
+                new.extend(_run(rule, ctx, errors, timings))
+            for fchange in analysis.changes.get(mid, []):
+                for func in fchange.functions:
+                    after, resolved = _function_rules(by_scope["function"], parsed, analysis, series, si, patch,
+                                                      fchange, func, services, errors, timings, filter)
+                    new.extend(after)
+                    result.resolved.extend(resolved)
+            new.extend((extra or {}).get(mid, ()))
+            new = apply_waivers(_dedupe(new), waivers + trailer_waivers(patch), _source_lines(analysis, mid))
+            result.findings.extend(new)
+    result.stats = {
+        "rules": len(rules),
+        "findings": len([f for f in result.findings if not f.waived]),
+        "waived": len([f for f in result.findings if f.waived]),
+        "resolved": len(result.resolved),
+        "by_rule": _count(result.findings),
+        "seconds_by_rule": {k: round(v, 4) for k, v in sorted(timings.items())},
+    }
+    return result
+
+
+def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: FunctionChange, services, errors,
+                    timings, filter):
+    after_all: list[Finding] = []
+    before_all: list[Finding] = []
+    for rule in rules:
+        for side in ("after", "before"):
+            if side == "before" and func.before is None and func.source == "tree":
+                continue
+            if side == "after" and func.after is None and func.source == "tree":
+                continue
+            ctx = Context(rule.meta, parsed, analysis, series, patch, fchange, func, side, services, si)
+            (after_all if side == "after" else before_all).extend(_run(rule, ctx, errors, timings))
+    if filter == "added":
+        kept = [f for f in after_all if f.side == "before" or _in_change(f, func.added_lines)]
+    else:
+        kept = after_all
+    still = {f.fingerprint for f in after_all}
+    resolved = [f for f in before_all if f.fingerprint not in still and _in_change(f, func.removed_lines)]
+    return kept, resolved
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.path, f.line, f.fingerprint, f.patch)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _count(findings: list[Finding]) -> dict:
+    out: dict[str, int] = {}
+    for f in findings:
+        if not f.waived:
+            out[f.rule] = out.get(f.rule, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _source_lines(analysis: Analysis, mid: str):
+    images = analysis.images.get(mid)
+    cache: dict = {}
+
+    def lines_for(f: Finding):
+        if images is None or f.path is None:
+            return None
+        if f.path not in cache:
+            img = next((x for x in images.files if x.path == f.path), None)
+            text = (img.after if f.side == "after" else img.before) if img else None
+            cache[f.path] = text.split("\n") if text else None
+        return cache[f.path]
+    return lines_for
+
+
+def worst(findings: Iterable[Finding]) -> Optional[str]:
+    ranks = [SEVERITY_RANK[f.severity] for f in findings if not f.waived]
+    if not ranks:
+        return None
+    return {v: k for k, v in SEVERITY_RANK.items()}[max(ranks)]
