@@ -165,12 +165,22 @@ def test_r9_on_a_6_5_style_tree_checks_every_map_call(tmp_path):
 
 
 def test_r9_without_a_tree_assumes_mainline_and_says_so():
-    found = _lint_source("mm/pte-offset-map-may-fail", R9_CODE, "mm/t.c")
+    found = _lint_source("mm/pte-offset-map-may-fail", R9_CODE, "mm/t.c")  # the fixture mail is from 2025
     assert sorted(f.line for f in found) == [4, 5]
     assert all("assuming mainline semantics" in f.message for f in found)
-    # the fixture mail is dated 2023-03-06, before v6.5: the doubt is stated and lowers confidence
-    mapped = next(f for f in found if f.line == 4)
-    assert "before v6.5" in mapped.message and mapped.confidence == "low"
+
+
+def test_r9_without_a_tree_trusts_the_date_of_an_old_patch():
+    """Mailed before v6.5, a patch targets a kernel whose pte_offset_map() cannot fail: only the
+    allocating call is checked (the 2021 device-exclusive series is such a case)."""
+    old = c_fixture_patch(R9_CODE, "mm/t.c").replace("Mon, 06 Oct 2025", "Fri, 26 Mar 2021")
+    with tempfile.TemporaryDirectory() as tmp:
+        mail = Path(tmp) / "f.patch"
+        mail.write_text(old)
+        errors = Errors()
+        parsed = parse_inputs([str(mail)], errors)
+        result = lint(parsed, analyse(parsed, None, errors=errors), [_rule("mm/pte-offset-map-may-fail")], errors)
+    assert [f.line for f in result.findings] == [5]
 
 
 # --- real 6.12 code: reference idioms silent, broken idioms reported ------------------------------

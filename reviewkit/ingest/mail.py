@@ -210,8 +210,8 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     headers = raw_headers(head)
     if not any(name.lower() in _MAIL_HEADERS for name, _ in headers):
         errors.add(source.input, source.where or "byte 0",
-                   "no mail headers (From, Subject, Date or Message-ID) found: not an RFC 822 mail "
-                   "(saved web-archive pages are not read yet); skipped")
+                   "no mail headers (From, Subject, Date or Message-ID) found: not an RFC 822 mail; "
+                   "skipped (for a saved web page, try --input-format)")
         return None
     wanted: dict[str, str] = {}
     for name, value in headers:

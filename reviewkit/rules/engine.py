@@ -47,6 +47,7 @@ class Services:
         self._index: dict = {}
         self._registry: dict = {}
         self.overlays: dict = {}   # patch msgid -> OverlayTree of the tree after that patch
+        self.before: dict = {}     # patch msgid -> OverlayTree of the tree before it (earlier patches applied)
 
     def index(self, ctx: Context):
         tree = ctx.tree or NoTree()
@@ -60,13 +61,14 @@ class Services:
         return self._index[id(tree)]
 
     def registry(self, ctx: Context, side: str, sites: bool = False):
-        """The entry-kind registry of the tree before this patch, or after it (the patches of the
-        series up to this one applied). Dispatch sites are scanned only when asked (it costs a
+        """The entry-kind registry of the tree before this patch (the earlier patches of its series
+        applied), or after it. Dispatch sites are scanned only when asked (it costs a
         pass over mm/); without a tree the built-in fallback table is used."""
         from ..code import registry as reg
         base = ctx.tree or NoTree()
-        tree = base if side == "before" or ctx.patch is None else self.overlays.get(ctx.patch.message.msgid, base)
-        if side == "after" and tree is not base and not (set(tree.files) & set(reg.PREDICATE_SOURCES)):
+        states = self.before if side == "before" else self.overlays
+        tree = base if ctx.patch is None else states.get(ctx.patch.message.msgid, base)
+        if tree is not base and not (set(tree.files) & set(reg.PREDICATE_SOURCES)):
             tree = base  # the kinds come from headers this series has not touched (yet)
         key = (id(tree), sites)
         if key not in self._registry:
@@ -126,9 +128,10 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
             if patch is None:
                 continue
             images = analysis.images.get(mid)
+            services.before[mid] = overlay
             if images is not None:
                 overlay = overlay.with_images(images)
-                services.overlays[mid] = overlay
+            services.overlays[mid] = overlay
             new: list[Finding] = []
             for rule in by_scope["patch"] + by_scope["tree"]:
                 ctx = Context(rule.meta, parsed, analysis, series, patch, services=services, series_index=si)

@@ -55,7 +55,7 @@ def c_fixture_patch(source: str, path: str) -> str:
     lines = source.rstrip("\n").split("\n")
     body = "\n".join("+" + ln for ln in lines)
     return (f"From: Fixture <fixture@example.org>\nSubject: [PATCH] {path}: fixture\n"
-            f"Message-Id: <fixture-{abs(hash(source))}@example.org>\nDate: Mon, 06 Mar 2023 10:00:00 +0000\n\n"
+            f"Message-Id: <fixture-{abs(hash(source))}@example.org>\nDate: Mon, 06 Oct 2025 10:00:00 +0000\n\n"
             f"Fixture.\n\nSigned-off-by: Fixture <fixture@example.org>\n---\n"
             f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
             f"@@ -0,0 +1,{len(lines)} @@\n{body}\n-- \n2.39.2\n")
