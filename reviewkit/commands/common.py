@@ -35,6 +35,17 @@ def read_input(args: argparse.Namespace):
                         input_format=getattr(args, "input_format", "auto"), lookup=lookup)
 
 
+def nothing_read(args: argparse.Namespace, parsed) -> int:
+    """Exit status 2 when no message could be read, saying so on stderr unless the output shows it."""
+    if parsed.messages:
+        return 0
+    if not parsed.errors:
+        print("reviewkit: no messages found in the input", file=sys.stderr)
+    elif getattr(args, "format", "text") != "text" or args.output:
+        print(f"reviewkit: nothing could be read ({len(parsed.errors)} errors; see \"errors\")", file=sys.stderr)
+    return 2
+
+
 def write_output(args: argparse.Namespace, text: str) -> None:
     if not args.output:
         sys.stdout.write(text)

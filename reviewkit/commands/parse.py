@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..code.analysis import analyse
 from ..render import parse_text
 from ..render.code_data import code_data
 from ..render.data import parse_data
-from .common import add_input_arguments, add_output_arguments, read_input, write_output
+from .common import add_input_arguments, add_output_arguments, nothing_read, read_input, write_output
 
 HELP = "show the parsed messages, threads, series and patches"
 
@@ -42,10 +41,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = parse_text.render(data)
     write_output(args, text)
-    if not parsed.messages:
-        if not parsed.errors:
-            print("reviewkit: no messages found in the input", file=sys.stderr)
-        elif args.format == "json" or args.output:
-            print(f"reviewkit: nothing could be read ({len(parsed.errors)} errors; see \"errors\")", file=sys.stderr)
-        return 2
-    return 0
+    return nothing_read(args, parsed)

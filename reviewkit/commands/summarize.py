@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..render import summary_markdown, summary_text
 from ..render.summary_data import summary_data
 from ..review import summarize
 from ..review.maintainers import MaintainersError, read_maintainers
-from .common import add_input_arguments, add_output_arguments, read_input, write_output
+from .common import add_input_arguments, add_output_arguments, nothing_read, read_input, write_output
 
 HELP = "where a series stands: trailers, verdicts, open questions, action items, versions"
 
@@ -46,10 +45,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = summary_text.render(data)
     write_output(args, text)
-    if not parsed.messages:
-        if not parsed.errors:
-            print("reviewkit: no messages found in the input", file=sys.stderr)
-        elif args.format != "text" or args.output:
-            print(f"reviewkit: nothing could be read ({len(parsed.errors)} errors; see \"errors\")", file=sys.stderr)
-        return 2
-    return 0
+    return nothing_read(args, parsed)

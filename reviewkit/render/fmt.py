@@ -56,3 +56,14 @@ def summary_line(data: dict) -> str:
     if data.get("waived"):
         text += f", {len(data['waived'])} waived"
     return text
+
+
+def errors_section(errors: list, doing: str = "reading the input") -> list[str]:
+    """The text lines that list the run's errors ("" first, as a section), or nothing."""
+    if not errors:
+        return []
+    out = ["", f"{plural(len(errors), 'problem')} {doing}:"]
+    for e in errors:
+        where_ = f" ({e['where']})" if e["where"] else ""
+        out.append(f"  {e['input']}{where_}: {e['message']}")
+    return out

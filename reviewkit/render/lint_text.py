@@ -1,6 +1,8 @@
 """Terminal text for `reviewkit lint`: findings grouped by patch, each with where, why and how to fix."""
 from __future__ import annotations
 
+from .fmt import errors_section, where
+
 _COLORS = {"error": "31", "warning": "33", "note": "36"}
 
 
@@ -8,10 +10,7 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color else text
 
 
-def _where(f: dict) -> str:
-    if f["path"] is None:
-        return "commit message"
-    return f"{f['path']}:{f['line']}" if f["line"] else f["path"]
+_where = where
 
 
 def render(data: dict, color: bool = False) -> str:
@@ -45,10 +44,7 @@ def render(data: dict, color: bool = False) -> str:
             f"{f['rule']} at {_where(f)} ({f['waived']})" for f in data["waived"]))
         out.append("")
     if data["errors"]:
-        out.append(f"{len(data['errors'])} problem(s) reading or analysing the input:")
-        for e in data["errors"]:
-            where = f" ({e['where']})" if e["where"] else ""
-            out.append(f"  {e['input']}{where}: {e['message']}")
+        out.extend(errors_section(data["errors"], "reading or analysing the input")[1:])
         out.append("")
     counts = {s: sum(1 for f in data["findings"] if f["severity"] == s) for s in ("error", "warning", "note")}
     n_patches = len(data["patches"])

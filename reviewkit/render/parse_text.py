@@ -1,6 +1,8 @@
 """Terminal text for `reviewkit parse`: series first, then loose threads, then errors."""
 from __future__ import annotations
 
+from .fmt import errors_section
+
 
 def _who(p: dict | None) -> str:
     if not p:
@@ -47,10 +49,5 @@ def render(data: dict) -> str:
         out.append("not part of a series:")
         for m in loose:
             out.append(f"  {m['msgid']}  {m['subject']}  ({_who(m['from'])})")
-    if data["errors"]:
-        out.append("")
-        out.append(f"{len(data['errors'])} problem{'s' if len(data['errors']) != 1 else ''} reading the input:")
-        for e in data["errors"]:
-            where = f" ({e['where']})" if e["where"] else ""
-            out.append(f"  {e['input']}{where}: {e['message']}")
+    out.extend(errors_section(data["errors"]))
     return "\n".join(out) + "\n"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from .fmt import errors_section
+
 WIDTH = 100
 
 
@@ -57,12 +59,7 @@ def render(data: dict) -> str:
         out.append(f"== \"{h['title']}\": " + " -> ".join(h["versions"]))
         for i in h["series"]:
             out.extend(_series(series[i], series))
-    if data["errors"]:
-        out.append("")
-        out.append(f"{len(data['errors'])} problem{'s' if len(data['errors']) != 1 else ''} reading the input:")
-        for e in data["errors"]:
-            where = f" ({e['where']})" if e["where"] else ""
-            out.append(f"  {e['input']}{where}: {e['message']}")
+    out.extend(errors_section(data["errors"]))
     return "\n".join(out) + "\n"
 
 
