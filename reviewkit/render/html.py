@@ -273,7 +273,8 @@ def _summary_view(summary: Optional[dict], anchors: dict) -> list:
                           for e in s.get("versions", {}).get("changelog", [])],
             "previous": (s.get("versions", {}).get("previous") or {}).get("version"),
             "next": (s.get("versions", {}).get("next") or {}).get("version"),
-            "comments": len(s.get("comments", [])) + sum(len(p.get("comments", [])) for p in s.get("patches", [])),
+            # the series' list already holds its patches' comments
+            "comments": len(s.get("comments", [])),
         })
     return out
 
