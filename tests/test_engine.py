@@ -161,3 +161,44 @@ def test_rules_command_explains(fixtures):
     data = json.loads(_cli("rules", "--format", "json").stdout)
     assert "mm/no-new-bug-on" in [x["id"] for x in data["rules"]]
     assert _cli("rules", "--explain", "nope/none").returncode == 2
+
+
+REMOVAL = """From: Fixture Author <fixture@example.org>
+Subject: [PATCH] mm/memory: simplify the migration COW downgrade
+Date: Mon, 06 Oct 2025 10:00:00 +0000
+Message-Id: <removal-only@example.org>
+
+Drop the bit copying, it looked redundant.
+
+Signed-off-by: Fixture Author <fixture@example.org>
+---
+diff --git a/mm/memory.c b/mm/memory.c
+--- a/mm/memory.c
++++ b/mm/memory.c
+@@ -26,10 +26,6 @@ copy_nonpresent_pte(struct mm_struct *dst_mm, struct mm_struct *src_mm,
+ 		if (is_writable_migration_entry(entry) && is_cow_mapping(vm_flags)) {
+ 			entry = make_readable_migration_entry(swp_offset(entry));
+ 			pte = swp_entry_to_pte(entry);
+-			if (pte_swp_soft_dirty(*src_pte))
+-				pte = pte_swp_mksoft_dirty(pte);
+-			if (pte_swp_uffd_wp(*src_pte))
+-				pte = pte_swp_mkuffd_wp(pte);
+ 			set_pte_at(src_mm, addr, src_pte, pte);
+ 		}
+ 	} else if (is_device_private_entry(entry)) {
+-- 
+2.39.2
+"""
+
+
+def test_a_patch_that_only_removes_code_is_held_to_what_it_breaks(fixtures, tmp_path):
+    """Nothing is added, yet the patch makes the rebuilt pte lose its bits: the finding exists
+    after the patch and not before it, so it is the patch's (the mirror of a resolved one)."""
+    (tmp_path / "removal.patch").write_text(REMOVAL)
+    errors = Errors()
+    parsed = parse_inputs([str(tmp_path / "removal.patch")], errors)
+    analysis = analyse(parsed, str(fixtures / "example" / "tree"))
+    result = lint(parsed, analysis, load_rules(errors=errors, select=["mm/swp-pte-bit-preservation"]), errors)
+    assert not [e for e in errors if e.input.startswith("rule ")]
+    assert [(f.rule, f.function, f.severity) for f in result.findings] == [
+        ("mm/swp-pte-bit-preservation", "copy_nonpresent_pte", "error")]

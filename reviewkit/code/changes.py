@@ -36,6 +36,7 @@ class FunctionChange:
     added_lines: frozenset           # post-image lines added inside the function
     parse_health: float              # the worse of before/after (1.0 = clean parse)
     source: str                      # tree | hunks
+    removed_at: frozenset = frozenset()  # post-image lines right below a removal inside the function
 
     @property
     def before_lines(self) -> Optional[tuple[int, int]]:
@@ -101,8 +102,9 @@ def file_change(msgid: str, images: FileImages, parser=None) -> Optional[FileCha
         health = min(f.health for f in (old, new) if f is not None)
         if images.source == "hunks" and status != "modified" and not _whole(old or new, images):
             status = "modified"  # only part of it is visible: its other lines are unknown, not absent
+        removed_at = frozenset(ln for ln in images.removed_at if new and new.start_line <= ln <= new.end_line + 1)
         out.append(FunctionChange(msgid, path, (new or old).name, (new or old).kind, status, old, new,
-                                  removed, added, health, images.source))
+                                  removed, added, health, images.source, removed_at))
     if images.source == "hunks":
         out.extend(_unplaced(msgid, images, out, parser))
     return FileChange(images, before, after, out)
@@ -155,23 +157,29 @@ def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange], parse
     out = []
     for hunk in (images.diff.hunks if images.diff else ()):
         current = _section_name(hunk.section)
-        by_name: dict[str, tuple[set, set]] = {}
+        by_name: dict[str, tuple[set, set, set]] = {}
+        next_new = hunk.new_start
         for ln in hunk.lines:
             named = _header_name(ln.text)
             if named is not None:
                 current = named
+            if ln.new_line is not None:
+                next_new = ln.new_line + 1
             if current == "" or ln.kind == " ":
                 continue  # context, or known to be outside any function
             current_name = current or ""  # None: in some function the hunks do not show
             if ln.kind == "-" and ln.old_line not in covered_pre:
-                by_name.setdefault(current_name, (set(), set()))[0].add(ln.old_line)
+                acc = by_name.setdefault(current_name, (set(), set(), set()))
+                acc[0].add(ln.old_line)
+                acc[2].add(next_new)
             elif ln.kind == "+" and ln.new_line not in covered_post:
-                by_name.setdefault(current_name, (set(), set()))[1].add(ln.new_line)
-        for name, (pre, post) in by_name.items():
+                by_name.setdefault(current_name, (set(), set(), set()))[1].add(ln.new_line)
+        for name, (pre, post, removed_at) in by_name.items():
             before = fragment(images.path, name, hunk, " -", hunk.old_start, parser) if pre else None
-            after = fragment(images.path, name, hunk, " +", hunk.new_start, parser) if post else None
+            # after a pure removal the hunk still shows what surrounds the gap
+            after = fragment(images.path, name, hunk, " +", hunk.new_start, parser)
             out.append(FunctionChange(msgid, images.path, name, "hunk", "modified", before, after,
-                                      frozenset(pre), frozenset(post), 0.0, "hunks"))
+                                      frozenset(pre), frozenset(post), 0.0, "hunks", frozenset(removed_at)))
     return out
 
 

@@ -1,7 +1,8 @@
 """Run rules over a parsed, analysed input: diff-scoped findings, resolved findings, waivers.
 
-By default a finding is kept only when it touches a line the patch adds
-(`--filter added`); `function` keeps everything inside touched functions and
+By default a finding is kept only when the patch introduces it: it touches a
+line the patch adds, spans a place where it removed lines, or is found in the
+function after the patch and not before it (`--filter added`); `function` keeps everything inside touched functions and
 `all` keeps everything. Function rules also run on the pre-image: what they
 find there on removed lines and no longer find after the patch is "resolved".
 Tree rules report what a registry change makes wrong elsewhere, so their
@@ -168,8 +169,14 @@ def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: F
                 continue
             ctx = Context(rule.meta, parsed, analysis, series, patch, fchange, func, side, services, si)
             (after_all if side == "after" else before_all).extend(_run(rule, ctx, errors, timings))
+    before_seen = {f.fingerprint for f in before_all}
     if filter == "added":
-        kept = [f for f in after_all if f.side == "before" or _in_change(f, func.added_lines)]
+        # what the patch adds, what its removals leave behind (a deleted re-check spans the gap),
+        # and what appears only after it in a function both sides show (the mirror of "resolved")
+        touched = func.added_lines | func.removed_at
+        compared = func.before is not None and func.after is not None
+        kept = [f for f in after_all if f.side == "before" or _in_change(f, touched)
+                or (compared and f.fingerprint not in before_seen)]
     else:
         kept = after_all
     still = {f.fingerprint for f in after_all}

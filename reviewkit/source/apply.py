@@ -43,6 +43,7 @@ class FileImages:
     status: str                    # applied | partial | failed | already-applied | hunks-only | binary | missing
     source: str                    # tree | hunks
     diff: Optional[FileDiff] = None
+    removed_at: frozenset = frozenset()  # post-image lines just below where lines were removed
 
     @property
     def path(self) -> str:
@@ -126,8 +127,9 @@ class _Finder:
         return f"best partial match at line {best_pos + 1}: {best} of {len(want)} lines agree"
 
 
-def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tuple]:
-    """Apply one file's hunks to `text`: (new text, changed_before, changed_after, HunkResults)."""
+def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tuple, frozenset]:
+    """Apply one file's hunks to `text`: (new text, changed_before, changed_after, HunkResults,
+    removed_at: the post-image lines right below each removal)."""
     lines, ends_nl = _split(text)
     finder = _Finder(lines)
     out: list[str] = []
@@ -135,6 +137,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
     drift = 0
     changed_before: set[int] = set()
     changed_after: set[int] = set()
+    removed_at: set[int] = set()
     results = []
     last_hunk_no_newline = False
     for number, hunk in enumerate(fd.hunks, 1):
@@ -159,7 +162,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
                     # like `patch -N`: a file whose first hunk is already there was patched before
                     return text, frozenset(), frozenset(), tuple(
                         HunkResult(i, "already-applied", message="the file already has this change")
-                        for i in range(1, len(fd.hunks) + 1))
+                        for i in range(1, len(fd.hunks) + 1)), frozenset()
                 results.append(HunkResult(number, "already-applied", done - header_pos, 0, done + 1,
                                           "its result is already in the file"))
                 continue
@@ -177,6 +180,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
                 n += 1
             elif ln.kind == "-":
                 changed_before.add(o + 1)
+                removed_at.add(n + 1)
                 o += 1
             else:
                 out.append(ln.text)
@@ -193,16 +197,22 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
         ends_nl = False
     elif any(h.no_newline_old and not h.no_newline_new for h in fd.hunks):
         ends_nl = True
-    return _join(out, ends_nl), frozenset(changed_before), frozenset(changed_after), tuple(results)
+    return (_join(out, ends_nl), frozenset(changed_before), frozenset(changed_after), tuple(results),
+            frozenset(removed_at))
 
 
 def hunks_only_images(fd: FileDiff) -> FileImages:
     """Sparse pre/post images from the hunks alone: each line at its own number, blanks between."""
     before: dict[int, str] = {}
     after: dict[int, str] = {}
-    changed_before, changed_after = set(), set()
+    changed_before, changed_after, removed_at = set(), set(), set()
     for h in fd.hunks:
+        next_new = h.new_start
         for ln in h.lines:
+            if ln.kind == "-":
+                removed_at.add(next_new)
+            elif ln.new_line is not None:
+                next_new = ln.new_line + 1
             if ln.old_line is not None:
                 before[ln.old_line] = ln.text
                 if ln.kind == "-":
@@ -219,7 +229,7 @@ def hunks_only_images(fd: FileDiff) -> FileImages:
     return FileImages(fd.old_path, fd.new_path, None if fd.status == "added" else sparse(before),
                       None if fd.status == "deleted" else sparse(after), frozenset(changed_before),
                       frozenset(changed_after), tuple(HunkResult(i, "applied") for i in range(1, len(fd.hunks) + 1)),
-                      "hunks-only", "hunks", fd)
+                      "hunks-only", "hunks", fd, frozenset(removed_at))
 
 
 def apply_series(tree: SourceTree, patches: list[Patch], errors: Errors) -> list[PatchImages]:
@@ -257,7 +267,7 @@ def _apply_one(tree: SourceTree, state: dict, fd: FileDiff, patch: Patch, where:
             errors.add(name, where, f"{fd.old_path}: not in {tree.description}; analysed from the hunks alone")
             images = hunks_only_images(fd)
             return replace(images, status="missing")
-    after, cb, ca, results = apply_file(before or "", fd)
+    after, cb, ca, results, removed_at = apply_file(before or "", fd)
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         h = fd.hunks[r.number - 1]
@@ -277,4 +287,4 @@ def _apply_one(tree: SourceTree, state: dict, fd: FileDiff, patch: Patch, where:
         status = "partial"
     else:
         status = "applied"
-    return FileImages(fd.old_path, fd.new_path, before, after, cb, ca, results, status, "tree", fd)
+    return FileImages(fd.old_path, fd.new_path, before, after, cb, ca, results, status, "tree", fd, removed_at)
