@@ -1,4 +1,4 @@
-"""Terminal text for `reviewkit parse`: series first, then loose threads, then errors."""
+"""Terminal text for `reviewkit parse`: series, then threads outside any series (who replied to whom), then errors."""
 from __future__ import annotations
 
 from .fmt import errors_section
@@ -16,10 +16,11 @@ def render(data: dict) -> str:
     out: list[str] = []
     st = data["stats"]
     kinds = st.get("kinds", {})
+    quoted = f", {kinds['quoted']} known only from quotes" if kinds.get("quoted") else ""
     out.append(f"{st.get('messages', 0)} messages ({kinds.get('patch', 0)} patches, {kinds.get('cover', 0)} covers, "
-               f"{kinds.get('reply', 0)} replies, {kinds.get('other', 0)} other) in {st.get('threads', 0)} threads, "
-               f"{st.get('series', 0)} series" + (f"; {st['duplicates_collapsed']} duplicates collapsed"
-                                                  if st.get("duplicates_collapsed") else ""))
+               f"{kinds.get('reply', 0)} replies, {kinds.get('other', 0)} other{quoted}) in {st.get('threads', 0)} "
+               f"threads, {st.get('series', 0)} series" + (f"; {st['duplicates_collapsed']} duplicates collapsed"
+                                                           if st.get("duplicates_collapsed") else ""))
     for s in data["series"]:
         state = "complete" if s["complete"] else "missing " + ", ".join(f"{n}/{s['total']}" for n in s["missing"])
         tags = "".join(f" [{t}]" for t, on in (("RFC", s["rfc"]), ("RESEND", s["resend"])) if on)
@@ -49,5 +50,21 @@ def render(data: dict) -> str:
         out.append("not part of a series:")
         for m in loose:
             out.append(f"  {m['msgid']}  {m['subject']}  ({_who(m['from'])})")
+    in_series = {m for s in data["series"] for m in [s["cover"], *s["patches"]] if m}
+    for t in data["threads"]:
+        if t["root"] in in_series or len(t["messages"]) < 2:
+            continue  # series are listed above; a lone mail needs no tree
+        out.append("")
+        out.append(f"thread \"{msgs[t['root']]['subject'] or '(no subject)'}\":")
+        depth = {}
+        for mid in t["messages"][:200]:
+            parent = t["parent"].get(mid)
+            depth[mid] = depth.get(parent, -1) + 1 if parent else 0
+            m = msgs[mid]
+            date = (m["date"] or "date unknown")[:16].replace("T", " ")
+            mark = " (quoted)" if m["kind"] == "quoted" else ""
+            out.append(f"  {'  ' * min(depth[mid], 12)}{_who(m['from'])}, {date}{mark}")
+        if len(t["messages"]) > 200:
+            out.append(f"  ... {len(t['messages']) - 200} more")
     out.extend(errors_section(data["errors"]))
     return "\n".join(out) + "\n"
