@@ -63,3 +63,16 @@ def test_stdin_dash(fixtures):
     r = run("parse", "-", "--format", "json", stdin=(fixtures / "mail" / "mm-swap-series.mbox").read_text())
     assert r.returncode == 0
     assert len(json.loads(r.stdout)["messages"]) == 7
+
+
+def test_text_draws_threads_outside_series(tmp_path):
+    """A discussion with no patch: who answered whom, in order, indented by depth."""
+    mail = ("From: {who} <{addr}>\nSubject: {subj}\nMessage-ID: <{me}>\n{irt}"
+            "Date: Mon, 06 Mar 2023 1{n}:00:00 +0000\n\nbody\n")
+    (tmp_path / "a.eml").write_text(mail.format(who="Ada", addr="ada@example.org", subj="mm: a question",
+                                                me="q@x", irt="", n=0))
+    (tmp_path / "b.eml").write_text(mail.format(who="Grace", addr="grace@example.com", subj="Re: mm: a question",
+                                                me="r@x", irt="In-Reply-To: <q@x>\n", n=1))
+    r = run("parse", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert 'thread "mm: a question":\n  Ada, 2023-03-06 10:00\n    Grace, 2023-03-06 11:00\n' in r.stdout
