@@ -118,25 +118,18 @@ def output_format(args: argparse.Namespace) -> str:
     return "text"
 
 
+RENDERERS = {"json": json_render.render, "sarif": sarif.render, "markdown": markdown.render,
+             "email": email_reply.render, "b4": b4check.render, "terse": b4check.terse, "html": html.render}
+
+
 def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
     fmt = output_format(args)
     if fmt in ("email", "html"):  # these need the patches' mails and diffs too
         summary = thread_summary(parsed, data["errors"]) if fmt == "html" and parsed is not None else None
         data = report_data(parsed, data, summary)
-    if fmt == "json":
-        text = json_render.render(data)
-    elif fmt == "sarif":
-        text = sarif.render(data)
-    elif fmt == "markdown":
-        text = markdown.render(data)
-    elif fmt == "email":
-        text = email_reply.render(data)
-    elif fmt == "b4":
-        text = b4check.render(data)
-    elif fmt == "terse":
-        text = b4check.terse(data)
-    elif fmt == "html":
-        text = html.render(data)
+    render = RENDERERS.get(fmt)
+    if render is not None:
+        text = render(data)
     else:
         color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = lint_text.render(data, color=color)
