@@ -110,9 +110,14 @@ def file_change(msgid: str, images: FileImages, parser=None) -> Optional[FileCha
     return FileChange(images, before, after, out)
 
 
+# Each hunk side is parsed with its real line numbers (padded with newlines): past this many
+# hunks in one file the padding would make the work quadratic, so the rest are read as text.
+MAX_PARSED_HUNKS = 300
+
+
 def _hunk_functions(images: FileImages, parser) -> tuple[list[Function], list[Function]]:
     sides: tuple[list[Function], list[Function]] = ([], [])
-    for hunk in (images.diff.hunks if images.diff else ()):
+    for hunk in (images.diff.hunks[:MAX_PARSED_HUNKS] if images.diff else ()):
         for side, kinds, start in ((0, " -", hunk.old_start), (1, " +", hunk.new_start)):
             lines = [ln.text for ln in hunk.lines if ln.kind in kinds]
             if not lines:
@@ -155,7 +160,8 @@ def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange], parse
     covered_pre = {ln for fc in found for ln in fc.removed_lines}
     covered_post = {ln for fc in found for ln in fc.added_lines}
     out = []
-    for hunk in (images.diff.hunks if images.diff else ()):
+    for number, hunk in enumerate(images.diff.hunks if images.diff else ()):
+        parse = number < MAX_PARSED_HUNKS
         current = _section_name(hunk.section)
         by_name: dict[str, tuple[set, set, set]] = {}
         next_new = hunk.new_start
@@ -175,9 +181,9 @@ def _unplaced(msgid: str, images: FileImages, found: list[FunctionChange], parse
             elif ln.kind == "+" and ln.new_line not in covered_post:
                 by_name.setdefault(current_name, (set(), set(), set()))[1].add(ln.new_line)
         for name, (pre, post, removed_at) in by_name.items():
-            before = fragment(images.path, name, hunk, " -", hunk.old_start, parser) if pre else None
+            before = fragment(images.path, name, hunk, " -", hunk.old_start, parser) if pre and parse else None
             # after a pure removal the hunk still shows what surrounds the gap
-            after = fragment(images.path, name, hunk, " +", hunk.new_start, parser)
+            after = fragment(images.path, name, hunk, " +", hunk.new_start, parser) if parse else None
             out.append(FunctionChange(msgid, images.path, name, "hunk", "modified", before, after,
                                       frozenset(pre), frozenset(post), 0.0, "hunks", frozenset(removed_at)))
     return out

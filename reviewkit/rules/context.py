@@ -212,11 +212,15 @@ class Context:
         )
 
     def _image_lines(self) -> list:
-        """This side's text of the function's file (a sparse image when there is no tree)."""
+        """This side's text of the function's file (a sparse image when there is no tree), split
+        once per file and side: every rule asks for it for every function."""
         if self.file is None:
             return []
-        text = self.file.images.after if self.side == "after" else self.file.images.before
-        return text.split("\n") if text else []
+        cache = self.file.__dict__.setdefault("_lines", {})
+        if self.side not in cache:
+            text = self.file.images.after if self.side == "after" else self.file.images.before
+            cache[self.side] = text.split("\n") if text else []
+        return cache[self.side]
 
     def _line_text(self, line: Optional[int]) -> str:
         lines = self._image_lines()
@@ -225,13 +229,21 @@ class Context:
     def removed_in_patch(self) -> frozenset:
         """Whitespace-normalised text of every line this patch removes, in any file: code that
         reappears on a `+` line was moved, not written (e.g. a function split in two)."""
+        return self._patch_lines("-")
+
+    def added_in_patch(self) -> frozenset:
+        """Whitespace-normalised text of every line this patch adds, in any file."""
+        return self._patch_lines("+")
+
+    def _patch_lines(self, kind: str) -> frozenset:
         if self.patch is None:
             return frozenset()
-        cached = getattr(self.patch, "_removed_norm", None)
+        attr = "_norm_removed" if kind == "-" else "_norm_added"
+        cached = getattr(self.patch, attr, None)  # computed once per patch, not per function
         if cached is None:
             cached = frozenset(" ".join(ln.text.split()) for f in self.patch.files for h in f.hunks
-                               for ln in h.lines if ln.kind == "-" and ln.text.strip())
-            object.__setattr__(self.patch, "_removed_norm", cached)
+                               for ln in h.lines if ln.kind == kind and ln.text.strip())
+            object.__setattr__(self.patch, attr, cached)
         return cached
 
     def changed_line_texts(self) -> list[tuple[int, str]]:

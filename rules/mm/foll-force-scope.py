@@ -204,7 +204,7 @@ def _renamed_lines(ctx):
     proposed in S2): the use is still there, so it is not resolved."""
     if ctx.side != "before" or ctx.patch is None:
         return set()
-    added = {" ".join(ln.text.split()) for f in ctx.patch.files for h in f.hunks for ln in h.lines if ln.kind == "+"}
+    added = ctx.added_in_patch()
     return {line for line, text in ctx.changed_line_texts()
             if " ".join(_WORD.sub("FOLL_PTRACE", text).split()) in added}
 

@@ -258,12 +258,20 @@ class QLine:
     index: int       # 0-based line number in the body
 
 
+# Real threads nest quotes a dozen levels at most; deeper ">" runs are hostile or garbage
+# (and would make the nesting work quadratic), so they are read as text beyond this depth.
+MAX_QUOTE_DEPTH = 32
+
+
 def quote_depth(line: str) -> tuple[int, str]:
     """(depth, text) for one line: "> > +foo" -> (2, "+foo"), ">>  x" -> (2, " x")."""
     m = _PREFIX.match(line)
     if not m:
         return 0, line
-    return m.group(1).count(">"), line[m.end():]
+    depth = m.group(1).count(">")
+    if depth > MAX_QUOTE_DEPTH:
+        return 0, line
+    return depth, line[m.end():]
 
 
 def quote_lines(body: str) -> list[QLine]:
