@@ -149,3 +149,20 @@ def test_functions_match_ctags(linux_6_1, pattern):
     # every function found with its exact extent, but for a handful of known misses
     # (macro-generated bodies ctags credits to an ordinary name, e.g. inet_diag_msg_attrs_size)
     assert len(mismatched) <= 3, [m[1:] for m in mismatched]
+
+
+def test_hunk_parses_are_capped_per_file(tmp_path):
+    """Beyond MAX_PARSED_HUNKS hunks in one file, hunk sides are read as text (no fragment):
+    padding each parse with its real line numbers would make a huge patch quadratic."""
+    from reviewkit.code.changes import MAX_PARSED_HUNKS
+    hunks = "".join(f"@@ -{10 * i + 1},2 +{10 * i + 1},3 @@ int f{i}(void)\n a{i}\n+\tx{i}++;\n b{i}\n"
+                    for i in range(MAX_PARSED_HUNKS + 5))
+    (tmp_path / "p.patch").write_text(
+        "From: A <a@example.org>\nSubject: [PATCH] mm: many\nMessage-Id: <many@x>\n\nWhy.\n\n"
+        "Signed-off-by: A <a@example.org>\n---\ndiff --git a/mm/m.c b/mm/m.c\n--- a/mm/m.c\n+++ b/mm/m.c\n"
+        + hunks)
+    parsed = parse_inputs([str(tmp_path / "p.patch")])
+    changes = analyse(parsed, None).functions("<many@x>")
+    assert len(changes) == MAX_PARSED_HUNKS + 5
+    assert all(c.after is not None for c in changes[:MAX_PARSED_HUNKS])
+    assert all(c.after is None for c in changes[MAX_PARSED_HUNKS:])

@@ -132,3 +132,12 @@ def test_collapsed_body_gets_its_quoted_lines_back():
     assert body.split("\n") == ["On Mon, Jan 2, 2023 at 10:00 AM Bob wrote:", "> Bob said this.", ">",
                                 "> And then", "> more.", "", "Fine by me. Thanks,", "-- ", "Carol", ""]
     assert notes["reply_text_split_from_quotes"] == 1
+
+
+def test_absurd_quote_depth_is_text():
+    """A run of hundreds of '>' is garbage or hostile, not a quote 500 levels deep (it made
+    the nesting quadratic)."""
+    from reviewkit.ingest.web.quoting import MAX_QUOTE_DEPTH, quote_depth
+    assert quote_depth("> " * MAX_QUOTE_DEPTH + "x") == (MAX_QUOTE_DEPTH, "x")
+    line = "> " * 500 + "x"
+    assert quote_depth(line) == (0, line)
