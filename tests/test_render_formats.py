@@ -227,3 +227,12 @@ def test_report_command(tmp_path):
     r = run("report", HOSTILE, "-o", "-")
     assert r.returncode == 1 and r.stdout.startswith("<!DOCTYPE html>")
     assert run("report", str(tmp_path / "missing.mbox"), "-o", str(tmp_path / "m.html")).returncode == 2
+
+
+def test_very_long_lines_are_not_highlighted():
+    """Pygments backtracks for minutes on a 200 kB line: such hunks are shown plain."""
+    from reviewkit.render.html import MAX_HIGHLIGHT_LINE, highlight_hunk
+    long = {"kind": "+", "text": " " * (MAX_HIGHLIGHT_LINE + 1) + "x"}
+    assert highlight_hunk("mm/a.c", [{"kind": " ", "text": "int a;"}, long]) == [
+        [("", "int a;")], [("", long["text"])]]
+    assert highlight_hunk("mm/a.c", [{"kind": " ", "text": "int a;"}])[0] != [("", "int a;")]

@@ -88,11 +88,16 @@ def _tokenize(lexer, lines: list) -> list:
     return out[:len(lines)]
 
 
+# Pygments' C lexer backtracks badly on very long lines (a 200 kB line of spaces takes minutes):
+# hunks with a line longer than this are shown plain.
+MAX_HIGHLIGHT_LINE = 2000
+
+
 def highlight_hunk(path: str, lines: list) -> list:
     """Segments for each diff line: the new side (context and added lines) and the old side (context and
     removed lines) are lexed separately, so a comment or string opened on one side does not leak."""
     lexer = _lexer(Path(path).suffix.lower()) if path else None
-    if lexer is None:
+    if lexer is None or any(len(ln["text"]) > MAX_HIGHLIGHT_LINE for ln in lines):
         return [[("", ln["text"])] if ln["text"] else [] for ln in lines]
     new_idx = [i for i, ln in enumerate(lines) if ln["kind"] in " +"]
     old_idx = [i for i, ln in enumerate(lines) if ln["kind"] == "-"]
