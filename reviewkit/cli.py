@@ -17,6 +17,7 @@ from .commands import parse as parse_cmd
 from .commands import report as report_cmd
 from .commands import rules as rules_cmd
 from .commands import summarize as summarize_cmd
+from .commands.common import UserError
 
 COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd, "rules": rules_cmd}
 
@@ -46,6 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return COMMANDS[args.command].run(args)
+    except UserError as exc:
+        print(f"reviewkit: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -90,4 +90,5 @@ def test_exit_codes_on_a_real_series(tmp_path):
     assert worst is not None, "the series is expected to give findings"
     assert lint("--format", "sarif", "--fail-on", worst, "-o", str(tmp_path / "r.sarif")).returncode == 1
     assert lint("--format", "sarif", "--fail-on", "never", "-o", str(tmp_path / "r.sarif")).returncode == 0
-    assert lint("--format", "b4", "--select", "no/such-rule").returncode == 0  # no rules: clean
+    typo = lint("--format", "b4", "--select", "no/such-rule")  # a typo must not make CI pass
+    assert typo.returncode == 2 and "matches no rule" in typo.stderr

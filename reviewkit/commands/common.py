@@ -7,6 +7,10 @@ import sys
 from typing import Callable, Optional
 
 
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
 def add_output_arguments(p: argparse.ArgumentParser, formats: tuple) -> None:
     p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
@@ -27,6 +31,11 @@ def read_input(args: argparse.Namespace):
     ranges and the text that repairs patches a web archive damaged; --input-format if offered."""
     from ..pipeline import parse_inputs
     lookup = None
+    if getattr(args, "tree", None) and not getattr(args, "base", None):
+        # A..B from the repository: its commits apply on A (HEAD already has them)
+        ranges = [i.split("..", 1)[0] for i in args.inputs if ".." in i and not os.path.exists(i)]
+        if ranges and ranges[0]:
+            args.base = ranges[0]
     if getattr(args, "tree", None):
         from ..source.trees import open_tree
         tree, _ = open_tree(args.tree, getattr(args, "base", None))
@@ -50,10 +59,12 @@ def write_output(args: argparse.Namespace, text: str) -> None:
     if not args.output:
         sys.stdout.write(text)
         return
-    parent = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(parent, exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(f"reviewkit: wrote {args.output}", file=sys.stderr)
 

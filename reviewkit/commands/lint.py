@@ -21,7 +21,7 @@ from ..render.report_data import report_data, thread_summary
 from ..rules.engine import FILTERS, SEVERITY_RANK, lint
 from ..rules.loader import load_rules, rules_root_env
 from ..rules.waivers import load_config
-from .common import add_input_arguments, add_output_arguments, read_input, write_output
+from .common import UserError, add_input_arguments, add_output_arguments, read_input, write_output
 
 HELP = "check patches with the mm rule pack (and your own rules)"
 
@@ -66,6 +66,10 @@ def lint_input(args: argparse.Namespace):
     parsed = read_input(args)
     errors = parsed.errors
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
+    if args.select and not rules:
+        raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
+    if args.config and not os.path.isfile(args.config):
+        raise UserError(f"--config {args.config}: no such file")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
     analysis = analyse(parsed, args.tree, args.base)

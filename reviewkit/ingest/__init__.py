@@ -62,8 +62,11 @@ def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
                stdin: Optional[BinaryIO] = None, opts: _Options = _AUTO) -> Iterator[Message]:
     if spec == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        yield from read_stream(io.BufferedReader(_Peekable(stream)) if not hasattr(stream, "peek") else stream,
-                               "<stdin>", errors, opts=opts)
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(_Peekable(stream))
+        if stream.peek(2)[:2] == b"\x1f\x8b":  # `zcat` is not needed: t.mbox.gz on stdin is read as is
+            stream = io.BufferedReader(gzip.GzipFile(fileobj=stream))  # type: ignore[arg-type]
+        yield from read_stream(stream, "<stdin>", errors, opts=opts)
         return
     if os.path.isdir(spec):
         yield from read_directory(spec, errors, opts=opts)

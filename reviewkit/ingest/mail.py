@@ -30,6 +30,7 @@ _UNFOLD_SPLIT = re.compile(rb"\n(?![ \t])")
 _FOLD_WS = re.compile(r"\r?\n[ \t]+")
 _HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_CONTROL = re.compile(r"[\r\n\x00]+")
 _MAIL_HEADERS = frozenset(("from", "subject", "date", "message-id"))
 _VIA_LIST = re.compile(r"^(?P<name>.*?)\s+via\s+\S+$", re.I)
 
@@ -123,7 +124,8 @@ def decode_words(value: str) -> str:
             out.append(chunk)
         else:
             out.append(decode_text(chunk, charset) if charset else _bytes_to_text(chunk))
-    return "".join(out).strip()
+    # an encoded word may hide line breaks (a header injection); a header value has none
+    return _CONTROL.sub(" ", "".join(out)).strip()
 
 
 def _clean_msgid(value: Optional[str]) -> Optional[str]:
@@ -168,16 +170,20 @@ _BARE_ADDR = re.compile(r"[^\s<>()\",;]+@[^\s<>()\",;]+")
 
 
 def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
-    """From header -> Person (name as git shows it), undoing DMARC "Name via list" rewrites."""
-    text = decode_words(value)
-    m = _ANGLE_ADDR.search(text) or _BARE_ADDR.search(text)
+    """From header -> Person (name as git shows it), undoing DMARC "Name via list" rewrites.
+
+    The address is found before RFC 2047 words are decoded: an encoded display name such as
+    `=?utf-8?q?Linus_<torvalds@...>?= <attacker@...>` must not become the sender's address.
+    """
+    angles = list(_ANGLE_ADDR.finditer(value))
+    m = angles[-1] if angles else _BARE_ADDR.search(value)  # the real address comes last
     addr = (m.group(1) if m.re is _ANGLE_ADDR else m.group(0)) if m else ""
-    name = _display_name(text[: m.start()] + " " + text[m.end():] if m else text)
+    name = _display_name(decode_words(value[: m.start()] + " " + value[m.end():] if m else value))
     via = _VIA_LIST.match(name)
     if via and reply_to:
-        for rt_name, rt_addr in getaddresses([decode_words(reply_to)]):
+        for rt_name, rt_addr in getaddresses([reply_to]):
             if rt_addr:
-                return Person(rt_name or via.group("name"), rt_addr.lower())
+                return Person(decode_words(rt_name) or via.group("name"), rt_addr.lower())
     if via:
         name = via.group("name")
     return Person(name, addr.strip().lower())

@@ -26,12 +26,20 @@ def counts(findings: list) -> dict:
     return {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
 
 
+def _raw(m, name: str) -> Optional[str]:
+    return next((v for k, v in m.headers if k.lower() == name.lower()), None)
+
+
 def _addresses(value: Optional[str]) -> list:
-    """Header addresses as [name, email] pairs (To/Cc of the patch mail, for reply-all)."""
+    """Header addresses as [name, email] pairs (To/Cc of the patch mail, for reply-all). `value`
+    is the raw header: addresses are split before names are decoded, so an encoded name cannot
+    smuggle in an address or a comma."""
     from email.utils import getaddresses
+
+    from ..ingest.mail import decode_words
     if not value:
         return []
-    return [[name, addr] for name, addr in getaddresses([" ".join(value.split())]) if addr]
+    return [[decode_words(name), addr] for name, addr in getaddresses([" ".join(value.split())]) if addr]
 
 
 def _line_key(f: dict) -> tuple:
@@ -105,7 +113,7 @@ def _patch_data(parsed: Parsed, msgid: str, n: int, series: Optional[int], lint:
         "subject": m.subject, "title": p.subject.title, "version": p.subject.version,
         "counter": p.subject.counter, "total": p.subject.total,
         "author": person(p.author), "date": iso(m.date),
-        "mail": {"from": person(m.sender), "to": _addresses(m.header("To")), "cc": _addresses(m.header("Cc")),
+        "mail": {"from": person(m.sender), "to": _addresses(_raw(m, "To")), "cc": _addresses(_raw(m, "Cc")),
                  "references": list(m.references), "in_reply_to": m.in_reply_to, "date": iso(m.date),
                  "synthetic_id": m.synthetic_id},
         "log": p.log, "notes": p.notes, "base_commit": p.base_commit,

@@ -104,7 +104,10 @@ def checkpatch_root(tree) -> Optional[str]:
     if root is None and repo is not None:
         root = repo.workdir
     if root and os.path.isfile(os.path.join(root, SCRIPT)):
-        return os.path.realpath(root)
+        top = os.path.realpath(root)
+        # run only the tree's own script: never one a symlink points to outside the tree
+        if os.path.realpath(os.path.join(root, SCRIPT)).startswith(top + os.sep):
+            return top
     return None
 
 

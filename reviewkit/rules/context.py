@@ -204,6 +204,8 @@ class Context:
         path = path if path is not None else (self.function.path if self.function else None)
         function = function if function is not None else (self.function.name if self.function else None)
         conf = confidence or ("low" if self.low_confidence else "high")
+        if (severity or self.rule.severity) not in SEVERITIES:
+            raise ValueError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         return Finding(
             rule=self.rule.id, severity=severity or self.rule.severity, message=message, path=path, line=line,
             function=function, patch=self.patch.message.msgid if self.patch else None,

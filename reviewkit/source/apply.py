@@ -19,6 +19,8 @@ from ..model import Errors, FileDiff, Hunk, Patch
 from .trees import SourceTree
 
 MAX_FUZZ = 2
+# With context dropped, a hunk is only looked for this close to the line its header names.
+MAX_FUZZ_OFFSET = 200
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
             if fuzz and not old:
                 break
             pos = finder.find(old, header_pos + lead, cursor)
+            if pos is not None and fuzz and abs(pos - (header_pos + lead)) > MAX_FUZZ_OFFSET:
+                pos = None  # trimmed context matches far away by chance: that is not this hunk's place
             if pos is not None:
                 placed = (pos, body, lead, fuzz, old)
                 break

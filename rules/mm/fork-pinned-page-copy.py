@@ -98,6 +98,11 @@ def _arm_families(reg, arm):
     return fams
 
 
+def _page_from_offset(ctx, calls):
+    """The pre-5.14 spelling: pfn_to_page(swp_offset(entry))."""
+    return any(ctx.call_name(c) == "pfn_to_page" and "swp_offset" in ctx.text(c) for c in calls)
+
+
 def _hands_back(ctx, body):
     """`return -ENOENT` after a restore: copy_pte_range() then copies it as a present pte."""
     restores = any("restore" in ctx.call_name(c) for c in ctx.calls(body))
@@ -125,7 +130,7 @@ def check(ctx):
             continue  # not a kind arm, or a kind that takes no reference / cannot be pinned
         calls = ctx.calls(arm.body)
         names = [ctx.call_name(c) for c in calls]
-        if not any(ENTRY_TO_PAGE.match(n) for n in names):
+        if not (any(ENTRY_TO_PAGE.match(n) for n in names) or _page_from_offset(ctx, calls)):
             continue
         refs = [c for c in calls if TAKES_REF.match(ctx.call_name(c))]
         if not refs or any(PINNED_CHECK.match(n) for n in names) or _hands_back(ctx, arm.body):
