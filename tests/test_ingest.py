@@ -235,3 +235,9 @@ def test_missing_input_is_an_error(tmp_path):
     msgs, errors = read(tmp_path / "nope.mbox")
     assert not msgs
     assert "no such file" in errors[0].message
+
+
+def test_gzip_on_stdin(fixtures):
+    raw = gzip.compress((fixtures / "mail" / "mm-swap-series.mbox").read_bytes())
+    msgs, errors = read("-", stdin=io.BytesIO(raw))
+    assert len(msgs) == 7 and not errors

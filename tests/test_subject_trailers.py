@@ -67,3 +67,10 @@ def test_followup_trailer_for_someone_else_is_flagged():
     ts = parse_followup_trailers("Acked-by: Other Person <other@example.com>\n", "<r@x>",
                                  Person("Sender", "sender@example.com"))
     assert ts[0].mismatch
+
+
+def test_encoded_name_cannot_spoof_the_address_or_inject_headers():
+    from reviewkit.ingest.mail import decode_words, parse_person
+    p = parse_person("=?utf-8?q?Linus_Torvalds_<torvalds@linux-foundation.org>?= <attacker@evil.org>")
+    assert p.email == "attacker@evil.org"
+    assert "\n" not in decode_words("=?utf-8?q?Evil=0D=0ABcc:_victim@example.org?=")
