@@ -61,6 +61,18 @@ def query(pattern: str) -> tree_sitter.Query:
     return q
 
 
+def patch_lines(patch: Patch, kind: str) -> frozenset:
+    """Whitespace-normalised text of every line a patch adds ("+") or removes ("-"), in any
+    file; computed once per patch (rules ask for it for every function)."""
+    attr = "_norm_removed" if kind == "-" else "_norm_added"
+    cached = getattr(patch, attr, None)
+    if cached is None:
+        cached = frozenset(" ".join(ln.text.split()) for f in patch.files for h in f.hunks
+                           for ln in h.lines if ln.kind == kind and ln.text.strip())
+        object.__setattr__(patch, attr, cached)
+    return cached
+
+
 class Context:
     def __init__(self, rule: Rule, parsed: Parsed, analysis: Analysis, series: Series,
                  patch: Optional[Patch] = None, file: Optional[FileChange] = None,
@@ -238,15 +250,7 @@ class Context:
         return self._patch_lines("+")
 
     def _patch_lines(self, kind: str) -> frozenset:
-        if self.patch is None:
-            return frozenset()
-        attr = "_norm_removed" if kind == "-" else "_norm_added"
-        cached = getattr(self.patch, attr, None)  # computed once per patch, not per function
-        if cached is None:
-            cached = frozenset(" ".join(ln.text.split()) for f in self.patch.files for h in f.hunks
-                               for ln in h.lines if ln.kind == kind and ln.text.strip())
-            object.__setattr__(self.patch, attr, cached)
-        return cached
+        return patch_lines(self.patch, kind) if self.patch is not None else frozenset()
 
     def changed_line_texts(self) -> list[tuple[int, str]]:
         """(line, text) of the lines this patch adds (after) or removes (before) in this function:

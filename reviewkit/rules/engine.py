@@ -20,7 +20,7 @@ from ..code.changes import FunctionChange
 from ..model import Errors, Finding
 from ..pipeline import Parsed
 from ..source.trees import NoTree, OverlayTree
-from .context import Context
+from .context import Context, patch_lines
 from .loader import LoadedRule
 from .waivers import Waiver, apply_waivers, trailer_waivers
 
@@ -181,7 +181,7 @@ def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: F
         kept = after_all
     still = {f.fingerprint for f in after_all}
     # a removed line the patch adds again elsewhere (code moved, not fixed) resolves nothing
-    moved_to = _added_text(patch)
+    moved_to = patch_lines(patch, "+")
     old_lines = (fchange.images.before or "").split("\n")
     resolved = [f for f in before_all if f.fingerprint not in still and _in_change(f, func.removed_lines)
                 and not _moved(f, old_lines, moved_to)]
@@ -193,15 +193,6 @@ def _moved(f: Finding, old_lines: list, added: frozenset) -> bool:
         return False
     text = " ".join(old_lines[f.line - 1].split())
     return bool(text) and text in added
-
-
-def _added_text(patch) -> frozenset:
-    cached = getattr(patch, "_norm_added", None)
-    if cached is None:
-        cached = frozenset(" ".join(ln.text.split()) for f in patch.files for h in f.hunks
-                           for ln in h.lines if ln.kind == "+" and ln.text.strip())
-        object.__setattr__(patch, "_norm_added", cached)
-    return frozenset(cached)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
