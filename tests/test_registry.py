@@ -310,6 +310,16 @@ def test_registry_for_falls_back_without_a_tree(swp):
 
 # ---------------------------------------------------------------- integration: Debian 6.1.192 / 6.12.117
 
+DOC_VERSION_6_12 = "6.12.117"  # the release whose line numbers mm-rules.md §4 quotes
+
+
+def _same_place(reg, got_line: int, doc_line: int) -> bool:
+    """Line numbers are exact on the release the doc was written against; Debian's
+    later point releases shift them, so there the place must only be near."""
+    if reg.version_hints.get("version") == DOC_VERSION_6_12:
+        return got_line == doc_line
+    return abs(got_line - doc_line) <= 200
+
 @pytest.fixture(scope="module")
 def reg_6_1(linux_6_1) -> rg.Registry:
     return rg.build_registry(DirTree(str(linux_6_1)))
@@ -328,7 +338,7 @@ def test_extractor_6_1(reg_6_1):  # §4.A "Extractor" block
     assert reg_6_1.kinds["SWP_PTE_MARKER"].config == "CONFIG_PTE_MARKER"  # "only with CONFIG_PTE_MARKER"
     assert reg_6_1.kinds["SWP_SWAPIN_ERROR"].config is None
     assert reg_6_1.kinds["SWP_SWAPIN_ERROR"].family == "swapin_error"
-    assert reg_6_1.version_hints["version"] == "6.1.192"
+    assert reg_6_1.version_hints["version"].startswith("6.1.")
 
 
 def test_extractor_6_12(reg_6_12):
@@ -370,9 +380,11 @@ B_6_12 = {
 
 
 @pytest.mark.parametrize("name", sorted(B_6_12))
-def test_predicates_6_12(reg_6_12, name):
+def test_predicates_6_12(reg_6_12, linux_6_12, name):
     path, line, families = B_6_12[name]
-    assert reg_6_12.locations[name] == (path, line)
+    got_path, got_line = reg_6_12.locations[name]
+    assert got_path == path and _same_place(reg_6_12, got_line, line), (got_path, got_line)
+    assert name in (linux_6_12 / got_path).read_text().splitlines()[got_line - 1]
     assert reg_6_12.family_of(name) == families
 
 
@@ -714,7 +726,9 @@ def test_dispatch_sites_6_12(reg_6_12):
     assert set(got) - set(expected) == set()
     assert set(expected) - set(got) == set()
     for key in expected:
-        assert got[key] == expected[key], key
+        (line, fams, preds), (doc_line, doc_fams, doc_preds) = got[key], expected[key]
+        assert (fams, preds) == (doc_fams, doc_preds), key
+        assert _same_place(reg_6_12, line, doc_line), (key, line, doc_line)
 
 
 def test_who_tests_device_exclusive_6_12(reg_6_12):  # §4.C "Who tests what"
