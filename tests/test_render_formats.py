@@ -111,9 +111,9 @@ def test_email_replies_parse_and_thread():
     assert "> [...]" in quoted and "> \t\tpr_info(\"<b>%s</b>\\n\", name);" not in quoted
     after = first.split("> +\tBUG_ON(!strcmp(name, \"<script>alert(1)</script>\"));\n", 1)[1]
     assert after.lstrip().startswith("BUG_ON() crashes the kernel")
-    assert "[mm/no-new-bug-on]" in after
+    assert "[mm/no-new-bug-on, warning, id " in after
     second = msgs[1].get_content()
-    assert "> No sign-off here" in second and "[patch/signed-off-by]" in second
+    assert "> No sign-off here" in second and "[patch/signed-off-by, error, id " in second
     # reply-all: the patch's Cc is kept, the author is not repeated in Cc
     assert "cc@example.org" in str(msgs[0]["Cc"]) and "evil@example.org" not in str(msgs[0]["Cc"])
 
