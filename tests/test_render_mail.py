@@ -131,6 +131,18 @@ def test_patch_line_wins_when_findings_carry_it():
     assert "mm/demo_rmap.c:13: WARNING:" in body and "> +\tBUG_ON(" in body
 
 
+def test_commit_message_finding_quoted_under_its_line():
+    data = fixture_report("hostile")
+    patch = data["report"]["patches"][1]
+    patch["log"] = "mm: do it\n\nA long story.\nChange-Id: I0123\nMore text.\nLast line.\n"
+    (n,) = patch["findings"]
+    data["findings"][n]["snippet"] = "Change-Id: I0123"
+    body = messages(email_reply.render(data))[1][0].get_content()
+    quoted, after = body.split("> Change-Id: I0123\n", 1)
+    assert "> A long story." in quoted and after.lstrip().startswith("no Signed-off-by")
+    assert "> Last line." not in quoted and after.split("[patch/signed-off-by", 1)[1].count("> [...]") == 1
+
+
 # -- CLI: From, nothing to say ----------------------------------------------------------------------
 
 def test_cli_from_flag_git_identity_and_placeholder(tmp_path):

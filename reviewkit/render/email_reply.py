@@ -216,14 +216,26 @@ def _range_start(lines: list, end: int, f: dict, first_line: int) -> int:
 
 
 def _log_part(patch: dict, items: list, rules: dict) -> list:
+    """The commit message lines the findings are about (the line showing a finding's snippet, else
+    the end of the message), each comment under its line."""
     log = [ln.rstrip() for ln in patch["log"].rstrip().split("\n")]
-    tail = log[-LOG_LINES:]
-    out = []
-    if len(log) > len(tail):
-        out.append("> [...]")
-    out += [_quote(ln) for ln in tail]
+    at: dict = {}
     for f in items:
-        out += [""] + _comment(f, rules) + [""]
+        code = _snippet_line(f)
+        hit = next((i for i in range(len(log) - 1, -1, -1) if code and code in log[i]), len(log) - 1)
+        at.setdefault(hit, []).append(f)
+    out: list = []
+    shown = -1
+    for i in sorted(at):
+        start = max(shown + 1, i - (LOG_LINES - 1 if i == len(log) - 1 else CONTEXT))
+        if start > shown + 1:
+            out.append("> [...]")
+        out += [_quote(ln) for ln in log[start:i + 1]]
+        shown = i
+        for f in at[i]:
+            out += [""] + _comment(f, rules) + [""]
+    if shown < len(log) - 1:
+        out.append("> [...]")
     return out
 
 
