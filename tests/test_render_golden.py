@@ -66,9 +66,8 @@ def build_report(inputs: list, tree=None, summary: bool = True) -> dict:
     rules = load_rules([], parsed.errors)
     analysis = analyse(parsed, tree)
     result = lint(parsed, analysis, rules, parsed.errors)
-    data = lint_data(parsed, result, rules)
+    data = lint_data(parsed, result, rules, analysis=analysis)
     data["errors"] = [e.as_dict() for e in parsed.errors]
-    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
     return report_data(parsed, data, thread_summary(parsed, data["errors"]) if summary else None)
 
 

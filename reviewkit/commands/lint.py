@@ -76,9 +76,8 @@ def lint_input(args: argparse.Namespace):
     extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
-    data = lint_data(parsed, result, rules)
+    data = lint_data(parsed, result, rules, analysis=analysis)
     data["errors"] = [e.as_dict() for e in errors]
-    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
     return parsed, result, data
 
 

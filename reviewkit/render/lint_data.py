@@ -15,7 +15,34 @@ def finding_data(f: Finding) -> dict:
     return d
 
 
-def lint_data(parsed, result, rules, subjects=None) -> dict:
+def base_data(tree, requested) -> dict:
+    """Which tree a series was applied to, and whether it is the base the series asked for."""
+    commit = str(tree.commit.id) if getattr(tree, "commit", None) is not None else None
+    return {"tree": tree.kind, "requested": requested, "commit": commit, "how": getattr(tree, "how", None),
+            "matches": (commit.startswith(requested.lower()) if commit and requested else None)}
+
+
+def apply_data(analysis, series_of: dict, msgid: str) -> dict:
+    """`patches[msgid].apply`: how the patch applied to the tree (see PatchImages.summary), the base it
+    was applied at, and what the rules could not read from the tree (`analysis`, filled by the engine)."""
+    images = analysis.images.get(msgid)
+    si = series_of.get(msgid)
+    tree = analysis.trees.get(si)
+    if images is None or tree is None:
+        return {"status": "no-tree" if tree is None or tree.kind == "none" else "failed", "hunks": 0,
+                "failed_hunks": [], "already_applied_hunks": 0, "placements": [],
+                "summary": "not analysed", "base": None}
+    return {**images.summary(), "base": base_data(tree, analysis.bases.get(si))}
+
+
+# statuses under which the rules did not see the whole patch in the tree
+UNANALYSED = ("partial", "failed", "already-applied")
+
+
+def lint_data(parsed, result, rules, subjects=None, analysis=None) -> dict:
+    """The lint JSON; with `analysis` each patch also says how it applied (`apply`), and `tree` how the
+    tree was chosen."""
+    series_of = {mid: si for si, s in enumerate(parsed.series) for mid in s.patches}
     patches = {}
     for m in parsed.messages:
         if m.msgid in parsed.patches:
@@ -25,7 +52,9 @@ def lint_data(parsed, result, rules, subjects=None) -> dict:
                                 "title": p.subject.title, "version": p.subject.version,
                                 "counter": p.subject.counter, "total": p.subject.total,
                                 "source": {"input": m.source.input, "where": m.source.where}}
-    return {
+            if analysis is not None:
+                patches[m.msgid]["apply"] = apply_data(analysis, series_of, m.msgid)
+    data = {
         "version": __version__,
         "command": "lint",
         "inputs": parsed.inputs,
@@ -38,3 +67,7 @@ def lint_data(parsed, result, rules, subjects=None) -> dict:
                    "doc": r.doc} for r in rules],
         "stats": result.stats,
     }
+    if analysis is not None:
+        data["tree"] = {"notes": analysis.notes,
+                        "sources": sorted({t.description for t in analysis.trees.values()})}
+    return data

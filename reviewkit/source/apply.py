@@ -72,6 +72,70 @@ class PatchImages:
             return "partial"
         return "applied"
 
+    def summary(self) -> dict:
+        """How this patch applied, as plain data: `status` applied | offset | fuzz | already-applied |
+        partial | failed | no-tree, the hunk count, each hunk that did not apply (and why), and the
+        hunks placed other than where the header says (fuzz, offsets), for the renderers."""
+        hunks = failed = already = 0
+        failed_hunks, placements = [], []
+        files = [f for f in self.files if f.status != "binary"]
+        for f in files:
+            for r in f.hunks:
+                hunks += 1
+                if f.status == "missing":
+                    failed += 1
+                    failed_hunks.append({"file": f.path, "hunk": r.number, "reason": "the file is not in the tree"})
+                elif r.status == "failed":
+                    failed += 1
+                    failed_hunks.append({"file": f.path, "hunk": r.number, "reason": r.message})
+                elif r.status == "already-applied":
+                    already += 1
+                elif r.status in ("offset", "fuzz"):
+                    placements.append({"file": f.path, "hunk": r.number, "status": r.status, "offset": r.offset,
+                                       "fuzz": r.fuzz, "line": r.old_line})
+        if files and all(f.source == "hunks" and f.status != "missing" for f in files):
+            status = "no-tree"
+        elif failed and failed + already == hunks:
+            status = "failed"
+        elif failed:
+            status = "partial"
+        elif hunks and already == hunks:
+            status = "already-applied"
+        elif any(p["status"] == "fuzz" for p in placements):
+            status = "fuzz"
+        elif placements:
+            status = "offset"
+        else:
+            status = "applied"
+        return {"status": status, "hunks": hunks, "failed_hunks": failed_hunks,
+                "already_applied_hunks": already, "placements": placements,
+                "summary": _say(status, hunks, failed_hunks, already, placements)}
+
+
+def _say(status: str, hunks: int, failed: list, already: int, placements: list) -> str:
+    """One phrase for a person: `partly applied: 1 of 4 hunks failed in mm/rmap.c`."""
+    def files(items):
+        return ", ".join(dict.fromkeys(i["file"] for i in items))
+    if status == "partial":
+        return f"partly applied: {len(failed)} of {hunks} hunks failed in {files(failed)}"
+    if status == "failed":
+        return f"not applied: {'its hunk' if hunks == 1 else f'all {hunks} hunks'} failed in {files(failed)}"
+    if status == "already-applied":
+        return "already in the tree: nothing left to analyse"
+    if status == "no-tree":
+        return "no tree: analysed from the hunks alone"
+    if status in ("fuzz", "offset"):
+        far = max((abs(p["offset"]) for p in placements), default=0)
+        fuzz = [p for p in placements if p["fuzz"]]
+        parts = []
+        if fuzz:
+            parts.append(f"{len(fuzz)} hunk{'s' if len(fuzz) != 1 else ''} with fuzz in {files(fuzz)}")
+        moved = [p for p in placements if p["offset"]]
+        if moved:
+            parts.append(f"{len(moved)} hunk{'s' if len(moved) != 1 else ''} moved (up to {far} lines)")
+        return "applied with " + " and ".join(parts)
+    return "applied" + (f" ({already} of {hunks} hunks already in the tree)" if already else "")
+
 
 def _split(text: str) -> tuple[list[str], bool]:
     ends_nl = text.endswith("\n")
