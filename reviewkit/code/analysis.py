@@ -86,8 +86,9 @@ def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None
         tree = opened[key]
         out.trees[i] = tree
         out.bases[i] = base or key[2]
+        suspect: set = set()  # (path, function) a failed hunk of this series touches
         for images in apply_series(tree, patches, errors):
             mid = images.patch.message.msgid
             out.images[mid] = images
-            out.changes[mid] = function_changes(images, parser)
+            out.changes[mid] = function_changes(images, parser, suspect)
     return out

@@ -1,6 +1,8 @@
 """Lint results as plain data: the JSON contract of `reviewkit lint` (add keys, never rename)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from .. import __version__
 from ..model import Finding
 
@@ -9,7 +11,8 @@ def finding_data(f: Finding) -> dict:
     d = {"rule": f.rule, "severity": f.severity, "message": f.message, "path": f.path, "line": f.line,
          "function": f.function, "patch": f.patch, "fingerprint": f.fingerprint, "end_line": f.end_line,
          "side": f.side, "snippet": f.snippet, "suggestion": f.suggestion, "confidence": f.confidence,
-         "related": [{"path": p, "line": ln, "note": n} for p, ln, n in f.related]}
+         "related": [{"path": p, "line": ln, "note": n} for p, ln, n in f.related],
+         "patch_line": f.patch_line}
     if f.waived:
         d["waived"] = f.waived
     return d
@@ -22,7 +25,7 @@ def base_data(tree, requested) -> dict:
             "matches": (commit.startswith(requested.lower()) if commit and requested else None)}
 
 
-def apply_data(analysis, series_of: dict, msgid: str) -> dict:
+def apply_data(analysis, series_of: dict, msgid: str, coverage: Optional[dict] = None) -> dict:
     """`patches[msgid].apply`: how the patch applied to the tree (see PatchImages.summary), the base it
     was applied at, and what the rules could not read from the tree (`analysis`, filled by the engine)."""
     images = analysis.images.get(msgid)
@@ -32,7 +35,27 @@ def apply_data(analysis, series_of: dict, msgid: str) -> dict:
         return {"status": "no-tree" if tree is None or tree.kind == "none" else "failed", "hunks": 0,
                 "failed_hunks": [], "already_applied_hunks": 0, "placements": [],
                 "summary": "not analysed", "base": None}
-    return {**images.summary(), "base": base_data(tree, analysis.bases.get(si))}
+    out = {**images.summary(), "base": base_data(tree, analysis.bases.get(si))}
+    if coverage:
+        out["analysis"] = {k: coverage[k] for k in ("tree_rules", "hunk_only_functions", "dropped")}
+        out["analysis"]["note"] = _analysis_note(coverage)
+    return out
+
+
+def _analysis_note(c: dict) -> str:
+    """What the rules could not read from the tree, in a sentence ("" when they read it all)."""
+    parts = []
+    fns = c["hunk_only_functions"]
+    if fns:
+        names = ", ".join(f"{f['function']}()" for f in fns[:4]) + (f" and {len(fns) - 4} more" if len(fns) > 4 else "")
+        parts.append(f"{names} read from the hunks alone (a hunk that touches {'it' if len(fns) == 1 else 'them'}"
+                     " did not apply)")
+    if c["tree_rules"] == "skipped":
+        parts.append("tree rules skipped (the series does not apply whole to this tree)")
+    if c["dropped"]:
+        parts.append(f"{c['dropped']} tree-rule finding{'s' if c['dropped'] != 1 else ''} dropped: "
+                     "in code a hunk of the series changes but that did not apply")
+    return "; ".join(parts)
 
 
 # statuses under which the rules did not see the whole patch in the tree
@@ -53,7 +76,8 @@ def lint_data(parsed, result, rules, subjects=None, analysis=None) -> dict:
                                 "counter": p.subject.counter, "total": p.subject.total,
                                 "source": {"input": m.source.input, "where": m.source.where}}
             if analysis is not None:
-                patches[m.msgid]["apply"] = apply_data(analysis, series_of, m.msgid)
+                patches[m.msgid]["apply"] = apply_data(analysis, series_of, m.msgid,
+                                                       getattr(result, "coverage", {}).get(m.msgid))
     data = {
         "version": __version__,
         "command": "lint",

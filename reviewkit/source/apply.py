@@ -31,6 +31,7 @@ class HunkResult:
     fuzz: int = 0
     old_line: int = 0        # first pre-image line it applied at (0: not applied)
     message: str = ""
+    new_line: int = 0        # first post-image line of what it placed (0: not applied)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,23 @@ class FileImages:
     @property
     def path(self) -> str:
         return self.new_path or self.old_path or ""
+
+    def patch_line(self, line: int, side: str = "after") -> int:
+        """The line number the diff shows for a line of this image (the tree's numbering when a
+        hunk applied elsewhere than its header says): shifted like the nearest hunk above it."""
+        if self.source != "tree" or self.diff is None:
+            return line
+        shift = 0
+        for r, h in zip(self.hunks, self.diff.hunks):
+            if r.status not in ("applied", "offset", "fuzz"):
+                continue
+            lead = _lead(h, r.fuzz)
+            tree_start = (r.old_line - lead) if side == "before" else (r.new_line - lead)
+            patch_start = h.old_start if side == "before" else h.new_start
+            if tree_start > line:
+                break
+            shift = tree_start - patch_start
+        return line - shift
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,11 @@ def _join(lines: list[str], ends_nl: bool) -> str:
     return "\n".join(lines) + ("\n" if ends_nl and lines else "")
 
 
+def _lead(hunk: Hunk, fuzz: int) -> int:
+    """How many context lines fuzz dropped at the start of the hunk."""
+    return _trim(hunk, fuzz)[1] if fuzz else 0
+
+
 def _trim(hunk: Hunk, fuzz: int) -> tuple[list, int]:
     """Hunk lines without up to `fuzz` context lines at each end; (lines, dropped at start)."""
     lines = list(hunk.lines)
@@ -241,6 +264,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
         pos, body, lead, fuzz, old = placed
         out.extend(lines[cursor:pos])
         o, n = pos, len(out)
+        placed_at = n + 1
         for ln in body:
             if ln.kind == " ":
                 out.append(lines[o])
@@ -258,7 +282,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
         offset = pos - (header_pos + lead)
         drift += offset
         status = "fuzz" if fuzz else ("offset" if offset else "applied")
-        results.append(HunkResult(number, status, offset, fuzz, pos + 1))
+        results.append(HunkResult(number, status, offset, fuzz, pos + 1, new_line=placed_at))
         last_hunk_no_newline = cursor >= len(lines) and hunk.no_newline_new
     out.extend(lines[cursor:])
     if last_hunk_no_newline:
