@@ -29,6 +29,7 @@ FIXTURE_INPUTS = {
     "bug-on": (["rules/mm/no-new-bug-on.bad.patch"], "rules/mm/no-new-bug-on.tree"),
     "hostile": (["fixtures/render/hostile-series.mbox"], None),
     "clean": (["fixtures/mail/mm-swap-series.mbox"], None),
+    "partial": (["fixtures/partial-series"], "fixtures/partial-tree"),
 }
 
 RENDERERS = {

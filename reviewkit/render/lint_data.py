@@ -5,6 +5,7 @@ from typing import Optional
 
 from .. import __version__
 from ..model import Finding
+from .fmt import where
 
 
 def finding_data(f: Finding) -> dict:
@@ -95,3 +96,79 @@ def lint_data(parsed, result, rules, subjects=None, analysis=None) -> dict:
         data["tree"] = {"notes": analysis.notes,
                         "sources": sorted({t.description for t in analysis.trees.values()})}
     return data
+
+
+# --- wording every renderer shares (plain strings, no markup) ---------------------------------
+
+def not_plainly_applied(data: dict) -> list:
+    """[(msgid, patch dict, apply dict)] for each patch whose tree did not take it as written (offset,
+    fuzz, partial, failed, already there) or that the rules could not read whole; no-tree patches
+    only when the run had no tree at all is said once, in the tree notes."""
+    out = []
+    for mid, p in data.get("patches", {}).items():
+        a = p.get("apply")
+        if a and (a["status"] not in ("applied", "no-tree") or (a.get("analysis") or {}).get("note")):
+            out.append((mid, p, a))
+    return out
+
+
+def unanalysed(data: dict) -> list:
+    """Msgids of the patches the rules could not see whole in the tree (UNANALYSED statuses)."""
+    return [m for m, p in data.get("patches", {}).items() if (p.get("apply") or {}).get("status") in UNANALYSED]
+
+
+def not_whole(data: dict) -> str:
+    """`2 of 3 patches not analysed whole`, or "" when the rules saw every patch in the tree."""
+    patches = data.get("patches", {})
+    k = sum(1 for p in patches.values() if (p.get("apply") or {}).get("status") in UNANALYSED
+            or ((p.get("apply") or {}).get("analysis") or {}).get("note"))
+    return f"{k} of {_n(len(patches), 'patch')} not analysed whole" if k else ""
+
+
+def finding_where(f: dict) -> str:
+    """file:line as the patch's diff numbers it, with the tree's line when the hunk applied elsewhere."""
+    if f.get("path") and f.get("line") and f.get("patch_line") and f["patch_line"] != f["line"]:
+        return f"{f['path']}:{f['patch_line']} (tree line {f['line']})"
+    return where(f)
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else ("es" if word.endswith("ch") else "s"))
+
+
+def coverage_text(data: dict) -> str:
+    """How many rules ran on what: `16 rules on 3 patches`, or with the patches the tree could not show
+    whole: `16 rules on 2 patches; 1 patch that did not apply: 4 patch-hygiene rules and 11 function
+    rules on its hunks alone`."""
+    stats = data.get("stats", {})
+    cov = stats.get("coverage")
+    rules = stats.get("rules", 0)
+    if not cov:
+        return _n(rules, "rule")
+    scope = cov["rules_by_scope"]
+    groups: dict = {"full": 0, "failed": 0, "already-applied": 0, "partly": 0}
+    hunk_only = 0
+    for p in data.get("patches", {}).values():
+        a = p.get("apply") or {}
+        status, an = a.get("status"), a.get("analysis") or {}
+        if status in ("failed", "already-applied"):
+            groups[status] += 1
+        elif status == "partial" or an.get("note"):
+            groups["partly"] += 1
+            hunk_only += len(an.get("hunk_only_functions", ()))
+        else:
+            groups["full"] += 1
+    text = _n(rules, "rule") + (f" on {_n(groups['full'], 'patch')}" if groups["full"] else "")
+    if groups["partly"]:
+        how = [f"{_n(hunk_only, 'function')} read from the hunks alone"] if hunk_only else []
+        if scope["tree"]:
+            how.append("tree rules skipped")
+        text += f"; {_n(groups['partly'], 'patch')} not analysed whole ({', '.join(how)})"
+    if groups["failed"]:
+        k = groups["failed"]
+        text += (f"; {_n(k, 'patch')} that did not apply: {_n(scope['patch'], 'patch-hygiene rule')} and "
+                 f"{_n(scope['function'], 'function rule')} on {'its' if k == 1 else 'their'} hunks alone")
+    if groups["already-applied"]:
+        text += (f"; {_n(groups['already-applied'], 'patch')} already in the tree: "
+                 f"only the {_n(scope['patch'], 'patch-hygiene rule')}")
+    return text
