@@ -5,7 +5,9 @@ a revision range in --tree). With --tree the series is applied to the real
 tree and its functions are analysed whole; without it, from the hunks alone.
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it;
-2 usage error or nothing could be read.
+2 usage error or nothing could be read; 4 no such findings, but a patch could not
+be analysed whole (it did not apply, or only partly, or is already in the tree),
+unless --allow-unapplied.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Optional
 from ..code.analysis import analyse
 from ..render import b4check, email_reply, html, lint_text, mail, markdown, sarif
 from ..render import json as json_render
-from ..render.lint_data import lint_data
+from ..render.lint_data import UNANALYSED, lint_data
 from ..render.report_data import report_data, thread_summary
 from ..rules.engine import FILTERS, SEVERITY_RANK, lint
 from ..rules.loader import load_rules, rules_root_env
@@ -42,6 +44,8 @@ def add_lint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: base-commit, else HEAD)")
     p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
                    help="exit 1 when a finding is at least this severe (default error)")
+    p.add_argument("--allow-unapplied", action="store_true",
+                   help="exit 0, not 4, when a patch did not apply (or only partly, or is already in the tree)")
     p.add_argument("--filter", choices=FILTERS, default="added",
                    help="added: only what the patch adds (default); function: anything in touched functions; all")
     p.add_argument("--config", metavar="FILE", help="waivers file (default .reviewkit.toml if present)")
@@ -82,20 +86,27 @@ def lint_input(args: argparse.Namespace):
     extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
-    data = lint_data(parsed, result, rules)
+    data = lint_data(parsed, result, rules, analysis=analysis)
     data["errors"] = [e.as_dict() for e in errors]
-    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
     return parsed, result, data
 
 
+# the exit status of a run in which some patch could not be analysed whole (and nothing else failed)
+UNANALYSED_EXIT = 4
+
+
 def exit_code(args: argparse.Namespace, result) -> int:
-    """0: nothing at or above --fail-on; 1: something is; 2: nothing could be read."""
+    """0: nothing at or above --fail-on; 1: something is; 2: nothing could be read; 4: nothing at or
+    above --fail-on, but a patch did not apply whole to the tree (a CI bot must not read that as a pass)."""
     if result is None:
         return 2
-    if args.fail_on == "never":
-        return 0
-    limit = SEVERITY_RANK[args.fail_on]
-    return 1 if any(SEVERITY_RANK[f.severity] >= limit for f in result.active) else 0
+    limit = SEVERITY_RANK.get(args.fail_on)
+    if limit is not None and any(SEVERITY_RANK[f.severity] >= limit for f in result.active):
+        return 1
+    if not getattr(args, "allow_unapplied", False) and any(
+            c["status"] in UNANALYSED for c in result.coverage.values()):
+        return UNANALYSED_EXIT
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
