@@ -105,11 +105,15 @@ def shifted_tree(tmp_path):
     return tree
 
 
-def test_finding_quoted_by_the_patch_line_when_the_patch_applied_at_an_offset(shifted_tree):
+@pytest.mark.parametrize("patch_line", [True, False], ids=["patch_line", "by-code"])
+def test_finding_quoted_by_the_patch_line_when_the_patch_applied_at_an_offset(shifted_tree, patch_line):
     with in_repo():
         data = build_report(["rules/mm/no-new-bug-on.bad.patch"], str(shifted_tree), summary=False)
     (f,) = data["findings"]
     assert f["line"] == 20                                            # the tree's numbering: 13 + 7
+    assert f.get("patch_line") == 13
+    if not patch_line:  # without it (older data): the hunk line nearest to the tree line showing the code
+        del f["patch_line"]
     ((msg, _),) = messages(email_reply.render(data))
     body = msg.get_content()
     assert "mm/demo_rmap.c:13: WARNING:" in body                      # the TL;DR speaks the patch's numbers

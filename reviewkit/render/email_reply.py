@@ -9,7 +9,8 @@ on the lists:
     reviewkit has 1 warning on this patch:           <- the short version first
       mm/evil.c:14: BUG_ON() crashes the kernel ... [mm/no-new-bug-on]
 
-    base:      directory ~/linux (applied; hunk 2 at an offset)
+    base:      directory ~/linux
+    status:    applied with 1 hunk moved (up to 3 lines)
     reproduce: reviewkit lint series.mbox --tree ~/linux
 
     On Tue, Jan 02, 2024 at 10:00:01AM +0000, Ann wrote:
@@ -250,18 +251,27 @@ def _tldr(patch: dict, findings: list, first: dict) -> list:
 
 
 def _context(patch: dict, data: dict, reproduce: Optional[str]) -> list:
-    """The base/reproduce lines: what the patch was checked against and how to run the same check."""
+    """The base/applied/reproduce lines: what the patch was checked against, how it applied, what the
+    rules could not see, and how to run the same check."""
     tree = data.get("tree") or {}
     sources = [s for s in tree.get("sources") or [] if s != "no source tree"]
-    base = "; ".join(sources) if sources else "none: checked from the hunks alone (no --tree)"
-    out = _wrap(base, indent=" " * 11, first="base:      ")
-    # problems applying this patch (e.g. a hunk that did not apply): the errors naming its message id
-    for e in data.get("errors") or []:
-        if patch["msgid"] in (e.get("where") or ""):
-            out += _wrap(e["message"], indent=" " * 11, first="note:      ")
+    pad = " " * 11
+    out = _wrap("; ".join(sources) if sources else "none: checked from the hunks alone (no --tree)", pad,
+                "base:      ")
+    applied = patch.get("apply") or (data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {}
+    if applied.get("status") not in (None, "no-tree"):
+        out += _wrap(applied.get("summary") or applied["status"], pad, "status:    ")
+        for h in applied.get("failed_hunks") or []:
+            out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", pad, "           ")
+        if (applied.get("analysis") or {}).get("note"):
+            out += _wrap(applied["analysis"]["note"], pad, "note:      ")
+    else:  # no apply data: the run's errors that name this patch (a hunk that did not apply)
+        for e in data.get("errors") or []:
+            if patch["msgid"] in (e.get("where") or ""):
+                out += _wrap(e["message"], pad, "note:      ")
     if reproduce is None:
         reproduce = shlex.join(["reviewkit", "lint", *data.get("inputs", [])]) + (" --tree TREE" if sources else "")
-    out += _wrap(reproduce, indent=" " * 11, first="reproduce: ")
+    out += _wrap(reproduce, pad, "reproduce: ")
     return out
 
 
