@@ -76,3 +76,32 @@ def test_findings_carry_the_patch_line(fixtures, capsys, tmp_path):
     assert in_patch and all(f["patch_line"] == f["line"] for f in in_patch)
     shifted = {(f["rule"], f["patch_line"]): f["line"] for f in moved["findings"] if f["patch_line"] is not None}
     assert shifted == {(f["rule"], f["line"]): f["line"] + 3 for f in in_patch}
+
+
+def test_every_output_says_how_each_patch_applied(fixtures, capsys, tmp_path):
+    args = [str(fixtures / "partial-series"), "--tree", str(fixtures / "partial-tree"), "--no-checkpatch"]
+    assert main(["lint", *args]) == 4          # nothing found, but not everything could be analysed
+    text = capsys.readouterr().out
+    assert "1/3 mm/demo_zap: clear present ptes in demo_zap_pte(): partly applied: 1 of 2 hunks failed" in text
+    assert "3/3 mm/demo_zap: mark the racy read in demo_zap_stats(): not applied" in text
+    assert "tree: fixtures/partial-tree is not a git repository: base 5eed" in text.replace(str(fixtures.parent) + "/", "")
+    assert "1 patch that did not apply: 4 patch-hygiene rules" in text
+    assert main(["lint", *args, "--allow-unapplied"]) == 0
+    capsys.readouterr()
+    assert main(["lint", *args, "--format", "markdown"]) == 4
+    md = capsys.readouterr().out
+    assert "**3 of 3 patches not analysed whole**" in md and "**partly applied: 1 of 2 hunks failed" in md
+    page = tmp_path / "r.html"
+    assert main(["report", *args, "-o", str(page)]) == 4
+    html = page.read_text()
+    assert html.count('class="badge apply-partial') >= 2 and 'did not apply</span>' in html
+    assert '<span class="ok">clean</span>' not in html
+
+
+def test_findings_still_decide_exit_1(fixtures, capsys):
+    """The example series applies whole and has errors: 1, as before; on a tree where it does not apply
+    at all and its findings come from the hunks alone, the findings still decide."""
+    series = str(fixtures / "example" / "device-exclusive-series.mbox")
+    assert main(["lint", series, "--tree", str(fixtures / "example" / "tree"), "--no-checkpatch"]) == 1
+    assert main(["lint", series, "--tree", str(fixtures / "partial-tree"), "--no-checkpatch",
+                 "--fail-on", "never"]) == 4
