@@ -295,11 +295,14 @@ def _body(patch: dict, data: dict, rules: dict, reproduce: Optional[str]) -> str
 
 
 def _parent(patch: dict) -> Parent:
-    author = patch["mail"]["from"] or patch["author"] or {}
+    """The patch mail: To its sender; Cc its To and Cc, and the patch's author when someone else sent it."""
+    sender = patch["mail"]["from"] or patch["author"] or {}
+    author = patch["author"] or {}
+    extra = [(author.get("name") or "", author["email"])] if author.get("email") else []
     return Parent(subject=patch["subject"], msgid=None if patch["mail"].get("synthetic_id") else patch["msgid"],
                   references=patch["mail"]["references"],
-                  author=(author.get("name") or "", author.get("email") or "") if author else None,
-                  to=[tuple(p) for p in patch["mail"]["to"]], cc=[tuple(p) for p in patch["mail"]["cc"]])
+                  author=(sender.get("name") or "", sender.get("email") or "") if sender else None,
+                  to=[tuple(p) for p in patch["mail"]["to"]], cc=[tuple(p) for p in patch["mail"]["cc"]] + extra)
 
 
 def replies(data: dict, sender: str = PLACEHOLDER_FROM, reproduce: Optional[str] = None) -> list:
