@@ -105,3 +105,27 @@ def test_findings_still_decide_exit_1(fixtures, capsys):
     assert main(["lint", series, "--tree", str(fixtures / "example" / "tree"), "--no-checkpatch"]) == 1
     assert main(["lint", series, "--tree", str(fixtures / "partial-tree"), "--no-checkpatch",
                  "--fail-on", "never"]) == 4
+
+
+def test_real_series_that_partly_fail_on_6_1(corpus, linux_6_1, capsys):
+    """Real series on Debian's 6.1: series-a's patch 18 fails in 2 of its 3 hunks (6.1.192 changed the top
+    of lru_gen_look_around()), patch 02 is already there; the 2021 device-exclusive v11 series partly
+    applies. Every patch says how it applied, and nothing at warning or above comes from mm rules on
+    code that is not the patch's (before: a BUG_ON() 6.1 itself has, in a try_to_migrate() the tree
+    already had, was a warning on patch 04)."""
+    series_a = _lint_json(capsys, str(corpus / "mm-patches-6.1" / "series-a"), "--tree", str(linux_6_1))
+    by_counter = {p["counter"]: p["apply"] for p in series_a["patches"].values()}
+    assert len(by_counter) == 19 and all(a["status"] for a in by_counter.values())
+    assert by_counter[2]["status"] == "already-applied"
+    assert by_counter[18]["status"] == "partial" and len(by_counter[18]["failed_hunks"]) == 2
+    assert {h["file"] for h in by_counter[18]["failed_hunks"]} == {"mm/vmscan.c"}
+    assert "lru_gen_look_around" in by_counter[18]["analysis"]["note"]
+    assert by_counter[19]["analysis"]["tree_rules"] == "skipped"
+    assert not [f for f in series_a["findings"] if f["rule"].startswith(("mm/", "patch/"))]
+
+    thread = corpus / "lore-threads" / "device-exclusive-series" / "device-exclusive-v11.mbox"
+    data = _lint_json(capsys, str(thread), "--tree", str(linux_6_1))
+    statuses = {p["apply"]["status"] for p in data["patches"].values()}
+    assert "partial" in statuses and statuses <= {"partial", "failed", "already-applied", "applied",
+                                                  "offset", "fuzz"}
+    assert not [f for f in data["findings"] if f["rule"].startswith("mm/") and f["severity"] != "note"]
