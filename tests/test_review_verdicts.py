@@ -42,14 +42,18 @@ def test_trailer_status_across_versions():
 def test_bot_tags_are_kept_but_flagged():
     (robot,) = _trailers(0, 1).values()
     assert robot.key == "Reported-by" and robot.bot and "bot" in robot.why
-    assert not any(v.person.name == "kernel test robot" for v in _summary().series[0].verdicts)
+    from_robot = [v for v in _summary().series[0].verdicts if v.person.name == "kernel test robot"]
+    # its tag is not a review; its report is an event: the patch does not build cleanly
+    assert [(v.kind, v.where.counter, v.role) for v in from_robot] == [("build-failure", 1, "bot")]
 
 
 def test_verdicts_formal_and_informal():
     v = {(x.kind, x.person.name, x.formal, x.scope) for x in _summary().series[0].verdicts}
     assert v == {("ack", "Ken Thompson", False, "series"),      # "So an Ack from me for the series."
                  ("nack", "Dennis Ritchie", False, "patch"),    # "NAK on the file as posted."
-                 ("review", "Barbara Liskov", True, "patch")}   # Reviewed-by: in a reply to 2/2
+                 ("review", "Barbara Liskov", True, "patch"),   # Reviewed-by: in a reply to 2/2
+                 ("build-failure", "kernel test robot", False, "patch"),  # its -Wsometimes-uninitialized report
+                 ("superseded", "Rosalind Franklin", False, "series")}    # v2 is in the input
     ack = next(x for x in _summary().series[0].verdicts if x.kind == "ack")
     assert ack.why.rule == "verdict/ack-in-prose" and ack.why.text == "So an Ack from me for the series."
     # a series-wide verdict shows on every patch, too

@@ -53,7 +53,8 @@ def trailer_data(t: TrailerGiven) -> dict:
 
 def verdict_data(v: Verdict) -> dict:
     return {"kind": v.kind, "formal": v.formal, "person": person(v.person), "where": where_data(v.where),
-            "version": v.where.version, "scope": v.scope, "why": why_data(v.why)}
+            "version": v.where.version, "scope": v.scope, "why": why_data(v.why), "msgid": v.where.msgid,
+            "role": v.role, "tree": v.tree, "next": v.next}
 
 
 def reply_data(r: Reply) -> dict:
@@ -77,7 +78,7 @@ def quote_data(q: Optional[Quote]) -> Optional[dict]:
 def action_data(a: ActionItem) -> dict:
     return {"kind": a.kind, "where": where_data(a.where), "who": person(a.who), "role": a.role, "text": a.text,
             "why": why_data(a.why), "anchor": anchor_data(a.anchor), "responds_to": quote_data(a.responds_to),
-            "target_version": a.target_version, "identifiers": list(a.identifiers),
+            "target_version": a.target_version, "identifiers": list(a.identifiers), "scope": a.scope,
             "next_version": outcome_data(a.outcome)}
 
 

@@ -18,12 +18,12 @@ import re
 from typing import Optional
 
 from .context import Context
+from .events import out_of_scope
 from .model import ActionItem, Anchor, Quote, Where, Why
-from .questions import is_question
-from .text import Block, identifiers, shorten, sentences
+from .text import Block, identifiers, is_question, shorten, sentences
 
 # "that" only at the start of a clause: "a fix that needs to be backported" is not a request
-_SUBJ = r"(?:you|we|this|(?:^|(?<=[,;:] ))that|it|these|those|there|the [\w-]+|[\w-]+\(\)|[\w-]+_[\w-]+)"
+_SUBJ = r"(?:you|we|this|(?:^|(?<=[,;:] ))that|it|these|those|there|the [\w-]+|[\w-]+\(\)|[\w-]+_[\w-]+|(?-i:[A-Z]{2,}\w*))"
 _FINE = (r"(?:fine|ok|okay|safe|good|enough|correct|possible|able|the case|true|harmless|rare|unlikely|sufficient|"
          r"covered|handled|ready|there|done|no problem|a problem|an issue|obvious|easy|trivial|similar|ignored)")
 
@@ -57,9 +57,17 @@ REQUEST_RULES = [
         r"describe|expand|separate|reorder|rework|simplify)\b", re.I)),
     ("request/better-to", re.compile(
         r"\b(?:it would be|it'd be|it's|it is|that would be|that'd be) (?:much |a lot |probably |really )?"
-        r"(?:better|nicer|nice|good|great|cleaner|simpler|preferable|safer|more readable) (?:to|if)\b", re.I)),
+        r"(?:better|nicer|nice|good|great|cleaner|simpler|preferable|safer|more readable) (?:to|if)\b|"
+        r"\byou(?:'d| would) be better (?:off|protected|served)\b", re.I)),
     ("request/wonder-if", re.compile(rf"\bI wonder (?:if|whether) {_SUBJ}?\s*[\w/.-]* ?(?:can|could|should|would)\b",
                                      re.I)),
+    ("request/i-would-verb", re.compile(
+        r"^(?:so\s+|also\s+|but\s+)?I(?:'d| would) (?:also |probably |just )?(?:capitali[sz]e|rename|use|add|drop|remove|split|"
+        r"move|say|write|call|reword|mention|document|squash|fold|reorder|spell|put|keep)\b", re.I)),
+    ("request/subject", re.compile(r"^(?:subject|title)\s*:\s*\S", re.I)),
+    ("request/can-we-have", re.compile(r"\bcan (?:we|I|you) (?:please )?(?:have|get|see)\b.*\?$", re.I)),
+    ("request/would-it-be-easier", re.compile(
+        r"^(?:might|would|wouldn't|could) it be (?:easier|better|simpler|cleaner|nicer|less confusing)\b.*\?$", re.I)),
     ("request/dont", re.compile(r"^(?:please\s+)?(?:don't|do not|never) (?:use|add|call|do|take|hold|return|introduce|"
                                 r"export|rely|change|touch|open-code|duplicate)\b", re.I)),
     ("request/sed", re.compile(r"^s/[^/\s]+/[^/]*/g?[.?]?$")),
@@ -112,20 +120,29 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
     sender = ctx.by_id[msgid].sender
     who = ctx.people.person(ctx.people.key(sender), sender)
     out = []
-    for s in sentences(block):
+    sents = sentences(block)
+    # "It is not really for this series to fix, but ...": the reviewer's points here are for later
+    scope = "out-of-scope" if role != "author" and any(out_of_scope(s.text) for s in sents) else "series"
+    for s in sents:
         text = s.text
         bare = _QUOTED.sub('""', text)  # what someone else said, quoted in the sentence, is not theirs
         item = None
+        if scope == "out-of-scope" and out_of_scope(text):
+            out.append(ActionItem("remark", where, who, role, text,
+                                  Why("remark/out-of-scope", text, "the reviewer puts this outside the series"),
+                                  anchor=anchor, scope=scope))
+            continue
         if role != "author":
             for rule, rx in REQUEST_RULES:
                 if rule == "request/should" and _HEDGE.search(bare):
                     continue
-                if is_question(bare) and not (rule in ("request/why-not", "request/could-you", "request/sed")
+                if is_question(bare) and not (rule in ("request/why-not", "request/could-you", "request/sed",
+                                                       "request/can-we-have", "request/would-it-be-easier")
                                               or (rule == "request/should" and _MAYBE.match(bare))):
                     continue  # "Why do we need to ...?", "Does X need to ...?" ask; they do not request
                 if rx.search(bare):
                     item = ActionItem("request", where, who, role, text, Why(rule, text, "a reviewer asks for a change"),
-                                      anchor=anchor, identifiers=identifiers(text))
+                                      anchor=anchor, identifiers=identifiers(text), scope=scope)
                     break
         if item is None and not is_question(text):
             for rule, rx in COMMITMENT_RULES:

@@ -86,12 +86,17 @@ class TrailerGiven:
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str                 # "ack" | "review" | "test" | "nack"
+    # "ack" | "review" | "test" | "nack" (the NAK event), and the events of events.py / summarize.py:
+    # "applied" | "dropped" | "changes-requested" | "build-failure" | "test-failure" | "superseded"
+    kind: str
     formal: bool              # a trailer (Acked-by: ...) rather than prose ("an enthusiastic Ack")
     person: Person
     where: Where
     scope: str                # "patch" | "series" (given on the cover)
     why: Why
+    role: str = ""            # the sender's role: "author" | "reviewer" | "maintainer" | "bot"
+    tree: str = ""            # applied/dropped: the tree or branch named ("mm-unstable")
+    next: Optional[str] = None  # superseded/dropped between versions: msgid of the version that replaced it
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class ActionItem:
     target_version: Optional[int] = None  # "in v1", "in the next version" (-> version + 1)
     identifiers: tuple = ()   # code names in the item (FOLL_PTRACE, copy_present_page)
     outcome: Optional[Outcome] = None
+    scope: str = "series"     # "out-of-scope": the reviewer put it outside this series ("not for this series to fix")
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,8 @@ class FileInterdiff:
 class PatchLink:
     previous: Optional[str]   # msgid of the same patch in the previous version (None: new patch)
     previous_counter: Optional[int]
-    how: str                  # "patch-id" | "title" | "similarity" | "new"
+    how: str                  # "patch-id" | "title" | "normalised-title" | "similarity" | "new" | "missing"
+                              # ("missing": the previous version is not (wholly) in the input)
     score: float
     identical: bool           # same diff (patch-id) as before
     log_changed: bool

@@ -24,14 +24,16 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from .actions import REQUEST_RULES
 from .context import Context, is_bot
 from .model import Anchor, Question, Reply, Where, Why
-from .text import Block, norm, own_text, sentences, shorten, substantive
+from .text import Block, is_question, norm, own_text, sentences, shorten, substantive
 
 _TAG = re.compile(r"^(?:right|correct|no|yes|ok|okay|agreed|true|huh|hm+|eh|or not|isn't it|no\?|yes or no|"
                   r"or|anyone|thoughts|comments|ideas|opinions|objections|makes sense)\W*$", re.I)
 _RHETORICAL = re.compile(r"^(?:so\s+)?(?:why do i care|so what|guess what|why does (?:this|that|it) matter|"
                          r"what does (?:this|that) mean|you know what|why\?|how so)\b", re.I)
+_ASKS_FOR = [rx for rule, rx in REQUEST_RULES if rule in ("request/can-we-have", "request/would-it-be-easier")]
 _SED = re.compile(r"^s/[^/\s]+/[^/]*/")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _STOP = frozenset("""a about above after again against all also am an and any are aren't as at be because been
@@ -52,10 +54,6 @@ class Draft:
     sentences: list           # normalized sentences of the question
     quote_para: str = ""      # normalized last paragraph of the quote it answers (for pings)
     follows: Optional[int] = None
-
-
-def is_question(text: str) -> bool:
-    return text.rstrip(" )\"'*_").endswith("?")
 
 
 def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], anchor: Optional[Anchor],
@@ -79,6 +77,9 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
         if words <= 2 and all(_TAG.match(t) for t in texts):
             group.clear()
             return  # a confirmation tag ("Right?"): the statement before it is the point
+        if any(rx.search(text) for rx in _ASKS_FOR):
+            group.clear()
+            return  # "Can we please have a nice overview?": a request in question form (actions.py lists it)
         if _SED.match(texts[0]):
             group.clear()
             return  # "s/too/to/?" proposes a fix: it is a request, not a question

@@ -12,9 +12,10 @@ from . import actions, questions
 from .anchors import PatchIndex, anchor_from_quote
 from .context import Context
 from .maintainers import Maintainers
-from .model import (ActionItem, Anchor, Comment, Outcome, PatchLink, PatchSummary, Question, SeriesSummary, Summary,
-                    Why)
+from .model import (ActionItem, Anchor, Comment, Outcome, PatchLink, PatchSummary, Question, Quote, SeriesSummary,
+                    Summary, Verdict, Why)
 from .text import norm, own_text, shorten
+from .events import reply_events
 from .verdicts import formal_verdicts, informal_verdicts, participants, trailers_for_patch
 from .versions import changelog, clear_cache, code_outcome, link_series, match_patches, patch_id, patch_link
 
@@ -114,7 +115,8 @@ class _Run:
             if quoted is not None and ctx.same(quoted.person, m.sender):
                 quoted = None
             out["actions"].extend(actions.detect(ctx, msgid, pair.own, pair.quote, anchor, where, role, quoted))
-            out["informal"].extend(informal_verdicts(ctx, msgid, pair.own, formal_keys))
+            out["informal"].extend(informal_verdicts(ctx, msgid, pair.own, formal_keys, _quoted_reply(quoted)))
+        out["events"].extend(reply_events(ctx, msgid, [p.own for p in body.pairs], role))
 
     # -- one series ---------------------------------------------------------------------------
 
@@ -123,7 +125,7 @@ class _Run:
         s = parsed.series[i]
         link = self.links.get(i)
         prev_matches = self.matches(link.previous, i) if link else {}
-        found = {"comments": [], "drafts": [], "actions": [], "informal": []}
+        found = {"comments": [], "drafts": [], "actions": [], "informal": [], "events": []}
         replies = ctx.replies(i)
         for r in replies:
             self.reply(r, i, found)
@@ -133,6 +135,9 @@ class _Run:
             paths = {f.path for mid in s.patches if mid in parsed.patches for f in parsed.patches[mid].files}
             roles = self.maintainers.roles(paths)
         cover_log = changelog(ctx.by_id[s.cover].body, s.cover, "cover", s.version) if s.cover else ()
+        events = [replace(v, role=self.role_of(v.person, v.role, roles)) for v in found["events"]]
+        events += self.version_events(i)
+        prev_missing = self.previous_missing(i)
         patches, all_trailers = [], []
         for counter, mid in zip(s.counters, s.patches):
             p = parsed.patches.get(mid)
@@ -143,12 +148,13 @@ class _Run:
             trailers = trailers_for_patch(ctx, i, p, prev_patch)
             all_trailers.extend(trailers)
             plink = None
-            if link is not None:
-                plink = patch_link(prev_patch, p, pm[1] if pm else None, pm[2] if pm else "new",
-                                   pm[3] if pm else 0.0, self.pids)
+            if link is not None or prev_missing:
+                how = pm[2] if pm else ("missing" if prev_missing else "new")
+                plink = patch_link(prev_patch, p, pm[1] if pm else None, how, pm[3] if pm else 0.0, self.pids)
             mine = [r for r in replies if ctx.patch_of.get(r) == mid]
-            verdicts = formal_verdicts(ctx, trailers) + [v for v in found["informal"]
-                                                         if v.where.patch == mid or v.scope == "series"]
+            verdicts = (formal_verdicts(ctx, trailers) + [v for v in found["informal"]
+                                                          if v.where.patch == mid or v.scope == "series"]
+                        + [v for v in events if v.where.patch == mid or v.scope == "series"])
             patches.append(PatchSummary(
                 msgid=mid, counter=counter, title=p.subject.title, author=p.author, version=s.version, series=i,
                 participants=participants(ctx, i, [mid] + mine, trailers, roles),
@@ -157,11 +163,11 @@ class _Run:
                 questions=tuple(q for q in qs if q.where.patch == mid),
                 actions=tuple(a for a in found["actions"] if a.where.patch == mid),
                 changelog=changelog(p.notes, mid, "patch", s.version), link=plink, replies=len(mine)))
-        verdicts = formal_verdicts(ctx, all_trailers) + found["informal"]
+        verdicts = formal_verdicts(ctx, all_trailers) + found["informal"] + events
         verdicts.sort(key=lambda v: (v.scope != "series", ctx.counter_of.get(v.where.patch) or 0))
         msgs = ([s.cover] if s.cover else []) + list(s.patches) + replies
         dropped = ()
-        if link is not None:
+        if link is not None and not s.missing:  # an incomplete version may hold the patch in its missing part
             carried = {v[0] for v in prev_matches.values()}
             ps = parsed.series[link.previous]
             dropped = tuple((mid, c, t) for mid, c, t in zip(ps.patches, ps.counters, ps.patch_titles)
@@ -175,6 +181,51 @@ class _Run:
             comments=tuple(found["comments"]), questions=tuple(qs), actions=tuple(found["actions"]),
             changelog=cover_log + tuple(e for p in patches for e in p.changelog),
             patches=tuple(patches), dropped_patches=dropped, messages=len(msgs))
+
+    # -- events from the version links ----------------------------------------------------------
+
+    def role_of(self, person, role: str, roles: Optional[dict]) -> str:
+        if roles and role != "bot":
+            for email in self.ctx.people.emails(self.ctx.people.key(person)) or [person.email]:
+                if (roles.get(email) or {}).get("maintainer"):
+                    return "maintainer"
+        return role
+
+    def first_mail(self, i: int) -> Optional[str]:
+        s = self.parsed.series[i]
+        return s.cover or (s.patches[0] if s.patches else None)
+
+    def previous_missing(self, i: int) -> bool:
+        """A later version whose predecessor is absent from the input, or only partly there."""
+        s = self.parsed.series[i]
+        link = self.links.get(i)
+        if link is None:
+            return s.version > 1
+        return bool(self.parsed.series[link.previous].missing)
+
+    def version_events(self, i: int) -> list:
+        """superseded (a later version follows) and dropped (a patch the complete next version lacks)."""
+        j = self.next.get(i)
+        first = self.first_mail(i)
+        if j is None or first is None:
+            return []
+        s, sj = self.parsed.series[i], self.parsed.series[j]
+        nxt = self.first_mail(j)
+        label = ("RFC " if sj.is_rfc else "") + f"v{sj.version}"
+        date = f", posted {sj.date:%Y-%m-%d}" if sj.date else ""
+        author = self.ctx.people.person(self.ctx.people.key(sj.sender), sj.sender)
+        out = [Verdict("superseded", False, author, self.ctx.where(first), "series",
+                       Why("event/superseded", f"{label}{date}: \"{sj.title}\"", f"{label} follows this version"),
+                       role="author", next=nxt)]
+        if sj.missing:
+            return out
+        carried = {old for old, *_rest in self.matches(i, j).values()}
+        for mid, title in zip(s.patches, s.patch_titles):
+            if mid not in carried and mid in self.ctx.series_of:
+                out.append(Verdict("dropped", False, author, self.ctx.where(mid), "patch",
+                                   Why("event/not-in-next-version", title, f"{label} has no patch matching it"),
+                                   role="author", next=nxt))
+        return out
 
     # -- what the next version did ------------------------------------------------------------
 
@@ -258,6 +309,11 @@ def _added_lines(p: Patch, link: Optional[PatchLink]):
             for ln in h.lines:
                 if ln.kind == "+":
                     yield fd.path, ln.text
+
+
+def _quoted_reply(quoted: Optional[Quote]) -> bool:
+    """The own text answers someone's reply (a side point), not the patch or cover itself."""
+    return quoted is not None and quoted.msgid is not None
 
 
 def _reply_trailers(parsed: Parsed, msgid: str) -> list:

@@ -301,6 +301,10 @@ def _is_name(text: str) -> bool:
     return bool(_NAME_LINE.match(s)) and not s.endswith((".", "?", "!", ":"))
 
 
+def is_question(text: str) -> bool:
+    return text.rstrip(" )\"'*_").endswith("?")
+
+
 def is_closing(sentence: str) -> bool:
     """A sentence that closes a mail: short thanks/regards, "feel free to ...", "hope this helps"."""
     s = sentence.strip()

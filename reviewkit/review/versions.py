@@ -33,6 +33,11 @@ def norm_title(title: str) -> str:
     return " ".join(title.lower().split())
 
 
+def loose_title(title: str) -> str:
+    """The title without punctuation: "mm:gup/writeback: add X" and "mm/gup/writeback: add X" agree."""
+    return " ".join(re.sub(r"[^a-z0-9_]+", " ", title.lower()).split())
+
+
 def patch_id(p: Patch) -> Optional[str]:
     """Like `git patch-id --stable`: the changed lines per file, whitespace and line numbers ignored."""
     if not p.files:
@@ -52,6 +57,11 @@ def _date_key(s: Series) -> float:
 
 
 def series_order(series: list) -> list[int]:
+    """Posting order when every series has a date (an RFC v1 posted after a v4 comes after it), else
+    by version number (RFC before non-RFC, resends last)."""
+    if all(s.date for s in series):
+        return sorted(range(len(series)), key=lambda i: (_date_key(series[i]), series[i].version,
+                                                         not series[i].is_rfc, series[i].is_resend, i))
     return sorted(range(len(series)), key=lambda i: (series[i].version, not series[i].is_rfc, series[i].is_resend,
                                                      _date_key(series[i]), i))
 
@@ -66,7 +76,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
     for i, s in enumerate(series):
         if s.title:
             by_title.setdefault(norm_title(s.title), []).append(i)
-        for t in set(map(norm_title, s.patch_titles)):
+        for t in set(map(loose_title, s.patch_titles)):
             by_ptitle.setdefault(t, []).append(i)
         for mid in s.patches:
             pid = pids.get(mid)
@@ -80,7 +90,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
         if s.title:
             for j in by_title.get(norm_title(s.title), ()):
                 reasons.setdefault(j, set()).add("subject")
-        own_titles = set(map(norm_title, s.patch_titles))
+        own_titles = set(map(loose_title, s.patch_titles))
         for t in own_titles:
             for j in by_ptitle.get(t, ()):
                 reasons.setdefault(j, set()).add("patch-titles")
@@ -92,9 +102,11 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
             if j == i or pos[j] >= pos[i]:
                 continue
             o = series[j]
-            if o.date and s.date and o.date > s.date and o.version == s.version:
-                continue
-            shared = len(own_titles & set(map(norm_title, o.patch_titles)))
+            if o.date and s.date and o.date > s.date:
+                continue  # posted later: not what this one follows
+            if o.version == s.version and o.is_rfc == s.is_rfc and not s.is_resend and "parse" not in why:
+                continue  # two series of the same version (a patch sent twice): not one after the other
+            shared = len(own_titles & set(map(loose_title, o.patch_titles)))
             overlap = shared / max(1, min(len(own_titles), len(o.patch_titles)))
             # the same cover subject beats a shared patch, which beats nothing; then the latest
             key = (_tier(why, overlap), pos[j])
@@ -102,7 +114,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
                 best, best_key = j, key
         if best is not None:
             o = series[best]
-            shared = len(own_titles & set(map(norm_title, o.patch_titles)))
+            shared = len(own_titles & set(map(loose_title, o.patch_titles)))
             score = 1.0 if "subject" in reasons[best] else shared / max(1, min(len(own_titles), len(o.patch_titles)))
             links[i] = VersionLink(best, tuple(sorted(reasons[best])), round(score, 2))
     # histories: connected by links, ordered oldest first
@@ -148,6 +160,7 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
     for ci, cm in enumerate(cur.patches):
         cp = patches.get(cm)
         ct = norm_title(cur.patch_titles[ci]) if ci < len(cur.patch_titles) else ""
+        cl = loose_title(ct)
         cfiles = {f.path for f in cp.files} if cp else set()
         for pi, pm in enumerate(prev.patches):
             pp = patches.get(pm)
@@ -158,13 +171,19 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
             if ct and ct == pt:
                 scored.append((0.95, "title", ci, pi))
                 continue
+            if cl and cl == loose_title(pt):
+                scored.append((0.9, "normalised-title", ci, pi))
+                continue
             pfiles = {f.path for f in pp.files} if pp else set()
             ratio = difflib.SequenceMatcher(None, ct, pt).ratio() if ct and pt else 0.0
             jacc = len(cfiles & pfiles) / len(cfiles | pfiles) if cfiles | pfiles else 0.0
             score = 0.6 * ratio + 0.4 * jacc
             if score >= SIMILARITY_MIN and ratio >= 0.5:
                 scored.append((round(score, 2), "similarity", ci, pi))
-    scored.sort(key=lambda x: (-x[0], abs(x[2] - x[3]), x[2]))
+    # identical diff, then identical title, then the title without punctuation; similarity last, so a
+    # 0.97-similar other patch never takes the place of one with the very same title
+    tier = {"patch-id": 0, "title": 1, "normalised-title": 2, "similarity": 3}
+    scored.sort(key=lambda x: (tier[x[1]], -x[0], abs(x[2] - x[3]), x[2]))
     used_c, used_p, out = set(), set(), {}
     for score, how, ci, pi in scored:
         if ci in used_c or pi in used_p:
@@ -284,7 +303,7 @@ def _uniq(items) -> tuple:
 def patch_link(old: Optional[Patch], new: Patch, prev_counter, how: str, score: float,
                pids: dict) -> PatchLink:
     if old is None:
-        return PatchLink(None, None, "new", 0.0, False, False, ())
+        return PatchLink(None, None, "missing" if how == "missing" else "new", 0.0, False, False, ())
     same = pids.get(old.message.msgid) is not None and pids.get(old.message.msgid) == pids.get(new.message.msgid)
     log_changed = _log_body(old) != _log_body(new)
     files = interdiff(old, new)
