@@ -106,13 +106,38 @@ def link_data(link: Optional[PatchLink]) -> Optional[dict]:
             "interdiff": [interdiff_data(f) for f in link.files]}
 
 
+# What decides where a series or patch stands, most decisive first.
+_STATUS = [("applied", "applied{tree} by {who}"), ("dropped", "dropped{tree} by {who}"), ("nack", "NAK by {who}"),
+           ("changes-requested", "changes requested by {who}"), ("build-failure", "build failure reported by {who}"),
+           ("test-failure", "test failure reported by {who}"), ("superseded", "superseded by {next}"),
+           ("review", "reviewed by {who}"), ("ack", "acked by {who}"), ("test", "tested by {who}")]
+
+
+def status_line(verdicts: list, versions: dict | None = None) -> str:
+    """"applied to mm-unstable by Andrew Morton; ..." from a series' or patch's verdict dicts."""
+    parts = []
+    for kind, fmt in _STATUS:
+        vs = [v for v in verdicts if v["kind"] == kind and v["why"]["rule"] != "event/not-in-next-version"]
+        if not vs:
+            continue
+        names = ", ".join(dict.fromkeys((v["person"] or {}).get("name") or (v["person"] or {}).get("email") or "?"
+                                        for v in vs))
+        trees = [v["tree"] for v in vs if v.get("tree")]
+        nxt = (versions or {}).get("next") or {}
+        parts.append(fmt.format(who=names, tree=f" to {trees[0]}" if trees else "",
+                                next=f"v{nxt['version']}" if nxt else "a later version"))
+    return "; ".join(parts) if parts else "no verdict yet"
+
+
 def patch_summary_data(p: PatchSummary) -> dict:
+    verdicts = [verdict_data(v) for v in p.verdicts]
     return {
+        "status": status_line([v for v in verdicts if v["kind"] != "superseded"]),
         "msgid": p.msgid, "counter": p.counter, "title": p.title, "author": person(p.author),
         "version": p.version, "series": p.series, "replies": p.replies,
         "participants": [participant_data(x) for x in p.participants],
         "trailers": [trailer_data(t) for t in p.trailers],
-        "verdicts": [verdict_data(v) for v in p.verdicts],
+        "verdicts": verdicts,
         "questions": [question_data(q) for q in p.questions],
         "open_questions": [question_data(q) for q in p.open_questions],
         "action_items": [action_data(a) for a in p.actions],
@@ -132,13 +157,15 @@ def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
     nxt = None
     if s.next is not None:
         nxt = {"series": s.next, "version": summary.series[s.next].version}
+    verdicts = [verdict_data(v) for v in s.verdicts]
     return {
+        "status": status_line(verdicts, {"next": nxt}),
         "index": s.index, "version": s.version, "rfc": s.rfc, "resend": s.resend, "title": s.title,
         "sender": person(s.sender), "date": iso(s.date), "cover": s.cover, "total": s.total,
         "missing": list(s.missing), "complete": not s.missing, "messages": s.messages,
         "participants": [participant_data(x) for x in s.participants],
         "trailers": [trailer_data(t) for t in s.trailers],
-        "verdicts": [verdict_data(v) for v in s.verdicts],
+        "verdicts": verdicts,
         "questions": [question_data(q) for q in s.questions],
         "open_questions": [question_data(q) for q in s.open_questions],
         "action_items": [action_data(a) for a in s.actions],

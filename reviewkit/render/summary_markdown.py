@@ -49,7 +49,7 @@ def render(data: dict) -> str:
 
 def _series(s: dict, all_series: list) -> list[str]:
     v = s["versions"]
-    out = ["", f"### {version_name(s)}: {esc(s['title'])}", ""]
+    out = ["", f"### {version_name(s)}: {esc(s['title'])}", "", f"**Status:** {esc(s['status'])}", ""]
     facts = [f"by {esc(who(s['sender']))}", (s["date"] or "")[:10], f"{len(s['patches'])} patches",
              "complete" if s["complete"] else "missing " + ", ".join(map(str, s["missing"])), f"{s['messages']} mails"]
     if v["previous"]:
@@ -146,7 +146,7 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 
 def _verdict(x: dict) -> str:
-    formal = "" if x["formal"] else " (informal, no trailer)"
+    formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
     return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”"
 
 
@@ -155,7 +155,7 @@ def _patch_row(s: dict, p: dict) -> str:
     if link is None:
         change = ""
     elif link["previous"] is None:
-        change = "new"
+        change = "previous version not in the input" if link["how"] == "missing" else "new"
     elif link["identical"]:
         change = "same diff" + (", log changed" if link["log_changed"] else "")
     else:

@@ -69,6 +69,7 @@ def _series(s: dict, all_series: list) -> list[str]:
     state = "complete" if s["complete"] else "missing " + ", ".join(str(n) for n in s["missing"])
     out.append(f"-- {version_name(s)} (series {s['index']}) \"{s['title']}\" by {who(s['sender'])}, "
                f"{(s['date'] or '')[:10]}: {len(s['patches'])} patches, {state}, {s['messages']} mails")
+    out.append(f"   status: {s['status']}")
     links = []
     if v["previous"]:
         p = v["previous"]
@@ -118,8 +119,9 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 
 def _verdict(x: dict) -> str:
-    formal = "" if x["formal"] else " (informal, no trailer)"
-    return f"{x['kind']}{formal} by {who(x['person'])} [{x['why']['rule']}: \"{clip(x['why']['text'], 70)}\"]"
+    formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
+    return (f"{x['kind']}{formal} by {who(x['person'])} [{x['why']['rule']}: \"{clip(x['why']['text'], 70)}\"] "
+            f"{x['where']['msgid']}")
 
 
 def _patch(s: dict, p: dict) -> list[str]:
@@ -129,7 +131,8 @@ def _patch(s: dict, p: dict) -> list[str]:
     change = ""
     if link is not None:
         if link["previous"] is None:
-            change = "  [new in this version]"
+            change = ("  [previous version not in the input]" if link["how"] == "missing"
+                      else "  [new in this version]")
         elif link["identical"]:
             change = f"  [same diff as {link['previous_counter']}/ of the previous version" + (
                 ", commit message changed]" if link["log_changed"] else "]")
@@ -138,6 +141,8 @@ def _patch(s: dict, p: dict) -> list[str]:
             change = f"  [changed since the previous version's {link['previous_counter']}/: {len(files)} file" + (
                 "s" if len(files) != 1 else "") + "]"
     out.append(f"     {label:>5} {clip(p['title'], 70)}{change}")
+    if p["status"] != "no verdict yet":
+        out.append(f"           status: {p['status']}")
     if link is not None and link["previous"] is not None and not link["identical"]:
         for f in link["interdiff"]:
             if f["status"] == "unchanged":
@@ -152,7 +157,7 @@ def _patch(s: dict, p: dict) -> list[str]:
             parts.append(f"{t['key']}: {who(t['person']) if t['person'] else t['value']} ({t['status']}{flag})")
         out.append("           trailers: " + "; ".join(parts))
     for x in p["verdicts"]:
-        if x["scope"] == "patch" and not x["formal"]:
+        if x["scope"] == "patch" and not x["formal"] and x["kind"] not in ("superseded", "dropped"):
             out.append(f"           verdict: {_verdict(x)}")
     groups: "OrderedDict[tuple, list]" = OrderedDict()
     for c in p["comments"]:
