@@ -23,7 +23,7 @@ from .model import ActionItem, Anchor, Quote, Where, Why
 from .text import Block, identifiers, is_question, shorten, sentences
 
 # "that" only at the start of a clause: "a fix that needs to be backported" is not a request
-_SUBJ = r"(?:you|we|this|(?:^|(?<=[,;:] ))that|it|these|those|there|the [\w-]+|[\w-]+\(\)|[\w-]+_[\w-]+|(?-i:[A-Z]{2,}\w*))"
+_SUBJ = r"(?:you|we|this(?: [\w-]+)?|(?:^|(?<=[,;:] ))that|it|these|those|there|the [\w-]+|[\w-]+\(\)|[\w-]+_[\w-]+|(?-i:[A-Z]{2,}\w*))"
 _FINE = (r"(?:fine|ok|okay|safe|good|enough|correct|possible|able|the case|true|harmless|rare|unlikely|sufficient|"
          r"covered|handled|ready|there|done|no problem|a problem|an issue|obvious|easy|trivial|similar|ignored)")
 
@@ -70,7 +70,14 @@ REQUEST_RULES = [
         r"^(?:might|would|wouldn't|could) it be (?:easier|better|simpler|cleaner|nicer|less confusing)\b.*\?$", re.I)),
     ("request/dont", re.compile(r"^(?:please\s+)?(?:don't|do not|never) (?:use|add|call|do|take|hold|return|introduce|"
                                 r"export|rely|change|touch|open-code|duplicate)\b", re.I)),
-    ("request/sed", re.compile(r"^s/[^/\s]+/[^/]*/g?[.?]?$")),
+    ("request/sed", re.compile(r"^s/[^/]+/[^/]*/g?\s*[.?]?$")),
+    ("request/simplify", re.compile(r"^(?:this|that|it|the [\w-]+) (?:can|could) be (?:simplified|written|shortened)\b",
+                                    re.I)),
+    ("request/maybe-question", re.compile(r"^(?:so\s+)?(?:maybe|perhaps) (?:just |we could |you could )?"
+                                          r"(?:replace|use|add|drop|remove|move|rename|split|make|call|pass|open[- ]code)\b"
+                                          r".*\?$", re.I)),
+    ("request/should-it-move", re.compile(r"^should (?:the |this |we )?\S+ (?:go|move|be moved|live|be folded|be split)"
+                                          r" (?:into|to|in)\b.*\?$", re.I)),
     ("request/nit", re.compile(r"^nit(?:pick)?\s*[:,-]", re.I)),
 ]
 
@@ -96,6 +103,10 @@ COMMITMENT_RULES = [
         r"^(?:good (?:idea|point|catch|suggestion)|agreed|makes sense|sounds good|fair (?:enough|point)|"
         r"you're right|you are right)\b", re.I)),
 ]
+
+# requests that are phrased as questions ("Can we please have ...?", "Maybe just replace X with Y?")
+QUESTION_FORM = ("request/why-not", "request/could-you", "request/sed", "request/can-we-have",
+                 "request/would-it-be-easier", "request/maybe-question", "request/should-it-move")
 
 _TARGET = re.compile(r"\b(?:in|for|with|into)\s+v(\d+)\b", re.I)
 _NEXT = re.compile(r"\b(?:next|following)\s+(?:version|revision|spin|iteration|round|respin|series|posting)\b|"
@@ -136,8 +147,7 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
             for rule, rx in REQUEST_RULES:
                 if rule == "request/should" and _HEDGE.search(bare):
                     continue
-                if is_question(bare) and not (rule in ("request/why-not", "request/could-you", "request/sed",
-                                                       "request/can-we-have", "request/would-it-be-easier")
+                if is_question(bare) and not (rule in QUESTION_FORM
                                               or (rule == "request/should" and _MAYBE.match(bare))):
                     continue  # "Why do we need to ...?", "Does X need to ...?" ask; they do not request
                 if rx.search(bare):

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from .actions import REQUEST_RULES
+from .actions import QUESTION_FORM, REQUEST_RULES
 from .context import Context, is_bot
 from .model import Anchor, Question, Reply, Where, Why
 from .text import Block, is_question, norm, own_text, sentences, shorten, substantive
@@ -33,8 +33,10 @@ _TAG = re.compile(r"^(?:right|correct|no|yes|ok|okay|agreed|true|huh|hm+|eh|or n
                   r"or|anyone|thoughts|comments|ideas|opinions|objections|makes sense)\W*$", re.I)
 _RHETORICAL = re.compile(r"^(?:so\s+)?(?:why do i care|so what|guess what|why does (?:this|that|it) matter|"
                          r"what does (?:this|that) mean|you know what|why\?|how so)\b", re.I)
-_ASKS_FOR = [rx for rule, rx in REQUEST_RULES if rule in ("request/can-we-have", "request/would-it-be-easier")]
-_SED = re.compile(r"^s/[^/\s]+/[^/]*/")
+_ASKS_FOR = [rx for rule, rx in REQUEST_RULES if rule in QUESTION_FORM and rule not in ("request/why-not",
+                                                                                          "request/could-you")]
+_MUSING = re.compile(r"^(?:so\s+|and\s+|but\s+)?I (?:wonder|guess|suppose)\b", re.I)
+_SED = re.compile(r"^s/[^/]+/[^/]*/")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _STOP = frozenset("""a about above after again against all also am an and any are aren't as at be because been
 before being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
@@ -60,7 +62,7 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
            where: Where, role: str) -> list[Draft]:
     """Questions in one own-text block of a reviewer's reply."""
     sender = ctx.by_id[msgid].sender
-    if role in ("author", "bot"):
+    if role in ("author", "bot") or not _to_author(ctx, msgid):
         return []
     sents = sentences(block)
     out: list[Draft] = []
@@ -91,6 +93,9 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
             context = shorten(" ".join(ln.text.strip() for ln in paras[-1][-2:]), 160) if paras else ""
             text = f"{text} (about: \"{context}\")"
             rule = "question/short-reply-to-quote"
+        if _MUSING.match(texts[0]) or text.rstrip().endswith("??"):
+            group.clear()
+            return  # "I wonder if it was missed?", "Why would DAX want this??": thinking aloud, not asking
         if _RHETORICAL.match(texts[0]) and len(group) == 1 and words <= 5 and first.paragraphs_after >= 1:
             group.clear()
             return  # "Why do I care?" and the asker's own answer follows
@@ -116,6 +121,16 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
                 out[-1].sentences.extend(norm(x.text) for x in sents[k:] if len(x.text.split()) >= 4)
     flush()
     return out
+
+
+def _to_author(ctx: Context, msgid: str) -> bool:
+    """The mail answers the patch, the cover, the author or the asker's own mail (a ping): a question
+    in it is for the author. Questions in a reply to another reviewer are their side discussion."""
+    parent = ctx.parsed.parent.get(msgid)
+    if parent is None or ctx.parsed.kinds.get(parent) in ("patch", "cover") or parent not in ctx.by_id:
+        return True
+    asked = ctx.by_id[parent].sender
+    return ctx.same(asked, ctx.by_id[msgid].sender) or ctx.role(asked, ctx.series_of.get(msgid, 0)) == "author"
 
 
 def _contains(paragraph: str, sents: list) -> bool:

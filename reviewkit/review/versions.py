@@ -363,6 +363,10 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
         after = _function_keys(new, anchor.path, anchor.function)
         if after != before:
             delta = _delta(before, after)
+            if after and _still_there(anchor, after):
+                # the function changed, but not the lines the reviewer quoted: no evidence either way
+                return Outcome("unclear", series_index, version, new.message.msgid,
+                               f"{label} changes {where} ({delta}), but the quoted lines are still there")
             what = f"no longer changes {where}" if not after else f"changes {where} ({delta})"
             return Outcome("addressed", series_index, version, new.message.msgid, f"{label} {what}")
     else:
@@ -382,6 +386,13 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
             return Outcome("unclear", series_index, version, p.message.msgid,
                            f"{label} leaves {where} as it was, but {lab} (new in v{version}) changes it")
     return Outcome("not-addressed", series_index, version, new.message.msgid, f"{label} leaves {where} as it was")
+
+
+def _still_there(anchor: Anchor, after: list) -> bool:
+    """Every changed line the comment quoted is still in the new version's diff of that function."""
+    quoted = [q[:1] + " ".join(q[1:].split()) for q in anchor.quoted if q[:1] in "+-" and len(q[1:].strip()) > 3]
+    keys = set(after)
+    return bool(quoted) and all(q in keys for q in quoted)
 
 
 def _nhunks(p: Patch, path: str) -> int:
