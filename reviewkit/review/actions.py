@@ -37,7 +37,8 @@ _MAYBE = re.compile(r"^(?:\W*)(?:so\s+|then\s+)?(?:maybe|perhaps|probably)\b", r
 _QUOTED = re.compile(r"\"[^\"]{3,}\"|“[^”]{3,}”")
 
 REQUEST_RULES = [
-    ("request/needs-to", re.compile(rf"\b{_SUBJ}\s+(?:really\s+|also\s+|still\s+|probably\s+|then\s+)?needs?\s+to\b",
+    ("request/needs-to", re.compile(rf"\b{_SUBJ}\s+(?:really\s+|also\s+|still\s+|probably\s+|then\s+)?"
+                                    rf"(?:would\s+|will\s+)?needs?\s+to\b",
                                     re.I)),
     ("request/should", re.compile(
         rf"\b{_SUBJ}\s+(?:should|must|shouldn't|mustn't|should not|must not)\s+"
@@ -108,6 +109,8 @@ COMMITMENT_RULES = [
 QUESTION_FORM = ("request/why-not", "request/could-you", "request/sed", "request/can-we-have",
                  "request/would-it-be-easier", "request/maybe-question", "request/should-it-move")
 
+_NIT_HEADING = re.compile(r"^(?:nits?|nitpicks?|minor nits?)\s*:?$", re.I)
+
 _TARGET = re.compile(r"\b(?:in|for|with|into)\s+v(\d+)\b", re.I)
 _NEXT = re.compile(r"\b(?:next|following)\s+(?:version|revision|spin|iteration|round|respin|series|posting)\b|"
                    r"\bv\+1\b|\bv-next\b", re.I)
@@ -124,8 +127,11 @@ def target_version(text: str, version: int) -> Optional[int]:
 
 
 def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], anchor: Optional[Anchor],
-           where: Where, role: str, quoted_by: Optional[Quote]) -> list[ActionItem]:
-    """Requests and commitments in one own-text block."""
+           where: Where, role: str, quoted_by: Optional[Quote], state: Optional[dict] = None) -> list[ActionItem]:
+    """Requests and commitments in one own-text block.
+
+    `state` carries what one block tells the next of the same mail: a "Nits:" heading whose
+    nit comes after the quoted code it is about."""
     if role == "bot":
         return []
     sender = ctx.by_id[msgid].sender
@@ -134,10 +140,21 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
     sents = sentences(block)
     # "It is not really for this series to fix, but ...": the reviewer's points here are for later
     scope = "out-of-scope" if role != "author" and any(out_of_scope(s.text) for s in sents) else "series"
+    state = state if state is not None else {}
+    after_nit = state.get("nit", False)
     for s in sents:
         text = s.text
         bare = _QUOTED.sub('""', text)  # what someone else said, quoted in the sentence, is not theirs
         item = None
+        if role != "author" and after_nit and not is_question(bare):
+            # "Nits:" on a line of its own heads the small requests that follow it
+            out.append(ActionItem("request", where, who, role, text, Why("request/nit", text, "under a 'Nits:' heading"),
+                                  anchor=anchor, identifiers=identifiers(text), scope=scope))
+            after_nit = False
+            continue
+        after_nit = bool(_NIT_HEADING.match(text))
+        if after_nit:
+            continue
         if scope == "out-of-scope" and out_of_scope(text):
             out.append(ActionItem("remark", where, who, role, text,
                                   Why("remark/out-of-scope", text, "the reviewer puts this outside the series"),
@@ -173,6 +190,7 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
                 break
         if item is not None:
             out.append(item)
+    state["nit"] = after_nit
     return out
 
 

@@ -28,8 +28,9 @@ from .text import Block, is_closing, sentences
 
 _APPLIED = re.compile(
     r"^(?:(?:ok|okay|great|nice|thanks|thank you|thx|cool)[,.!]*\s+)*(?:and\s+)?"
-    r"(?:I(?:'ve| have)?\s+(?:now\s+)?)?(?:applied|queued(?: up)?|picked(?: it| this| them| these)? up|pushed|"
-    r"merged|taken|added)\b(?!\s+(?:on top|cleanly|fine))", re.I)
+    r"(?:I(?:'ve| have)?\s+(?:now\s+)?)?(?:applied|queued(?: up)?|picked(?: it| this| them| these)? up|"
+    r"(?:pushed|merged|taken|added)(?=\s+(?:it|this|them|these|the (?:series|patch(?:es|set)?)|your patch)\b))\b"
+    r"(?!\s+(?:on top|cleanly|fine))", re.I)
 _THANKS_APPLIED = re.compile(r"^(?:thanks|thank you)[,!.]*\s+(?:both\s+)?(?:applied|queued|picked up)\b", re.I)
 _FOLD = re.compile(r"\bI(?:'ll| will|'ve| have)\s+(?:fold(?:ed)?|squash(?:ed)?)\s+(?:in\s+)?(?:this|that|the|your)\b",
                    re.I)
@@ -40,7 +41,8 @@ _CONDITIONAL = re.compile(r"\b(?:once|if|when|unless|before|after|until|whether|
                           r"wrong git tree)\b", re.I)
 _DROPPED = re.compile(r"\bI(?:'ve| have)?\s+(?:now\s+)?dropped\b|\b(?:dropped|removed)\s+(?:it|this|these|them|the patch|"
                       r"the series)\s+from\b|\bI(?:'ll| will) drop (?:it|this|these|them|the patch)\b", re.I)
-_WITHDRAWN = re.compile(r"\bplease (?:ignore|disregard|drop)\b(?:\s+(?:this|it|that))?", re.I)
+_WITHDRAWN = re.compile(r"\bplease (?:ignore|disregard)\b(?:\s+(?:this|it|that))?|"
+                        r"\bplease drop (?:this|it|that|the (?:last |first )?patch|patch)\b", re.I)
 _BOT_BUILD = re.compile(r"build test (?:ERROR|WARNING)|\berror:|compiler (?:error|warning)s?|build (?:error|failure)s?",
                         re.I)
 _BOT_TEST = re.compile(r"\bBUG:|\bKASAN\b|\bWARNING: CPU|Oops|regression|syzbot (?:found|has found)|"
@@ -50,7 +52,7 @@ _COMPILER_LINE = re.compile(r"^\s*(?:[\w./-]+\.(?:c|h|S|rs):\d+(?::\d+)?:\s+(?:f
 _OBJECTION = re.compile(
     r"\b(?:the\s+)?wrong (?:approach|place|spot|layer|idea|tool|direction|interface|abstraction|level)\b|"
     r"\bmisplaced\b|\b(?:an?|is|this is)\s+abuse of\b|\bI (?:really |much |also )*(?:don't|do not) (?:much |really )?like\b|"
-    r"\bnot like this\b|\brevert (?:this|the|it)\b|\bseems (?:unsafe|broken|wrong)\b|\b(?:this|that) is (?:unsafe|broken|wrong)\b|\bdon't think this is the right\b",
+    r"\bnot like this\b|\bnot (?:super[- ]?|very |at all |too )?happy (?:about|with) (?:this|that|it)\b|\brevert (?:this|the|it)\b|\bseems (?:unsafe|broken|wrong)\b|\b(?:this|that) is (?:unsafe|broken|wrong)\b|\bdon't think this is the right\b",
     re.I)
 _NEGATED = re.compile(r"\b(?:not|isn't|wasn't|no)\s+(?:\w+\s+){0,2}$", re.I)
 _OUT_OF_SCOPE = re.compile(
@@ -122,6 +124,6 @@ def reply_events(ctx: Context, msgid: str, blocks: list, role: str) -> list[Verd
                 hit = _OBJECTION.search(text)
                 if hit and not _NEGATED.search(text[: hit.start()]) and not out_of_scope(text):
                     add("changes-requested", "event/objection", text, "an objection to the approach")
-            elif _WITHDRAWN.search(text) and s.first:
+            elif _WITHDRAWN.search(text):
                 add("dropped", "event/author-withdraws", text, "the author withdraws it")
     return out

@@ -93,7 +93,7 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
             context = shorten(" ".join(ln.text.strip() for ln in paras[-1][-2:]), 160) if paras else ""
             text = f"{text} (about: \"{context}\")"
             rule = "question/short-reply-to-quote"
-        if _MUSING.match(texts[0]) or text.rstrip().endswith("??"):
+        if _MUSING.match(texts[0]) or text.rstrip().endswith("??") or _to_someone_else(ctx, msgid, texts[0]):
             group.clear()
             return  # "I wonder if it was missed?", "Why would DAX want this??": thinking aloud, not asking
         if _RHETORICAL.match(texts[0]) and len(group) == 1 and words <= 5 and first.paragraphs_after >= 1:
@@ -129,8 +129,37 @@ def _to_author(ctx: Context, msgid: str) -> bool:
     parent = ctx.parsed.parent.get(msgid)
     if parent is None or ctx.parsed.kinds.get(parent) in ("patch", "cover") or parent not in ctx.by_id:
         return True
+    if _greets_author(ctx, msgid):
+        return True
     asked = ctx.by_id[parent].sender
     return ctx.same(asked, ctx.by_id[msgid].sender) or ctx.role(asked, ctx.series_of.get(msgid, 0)) == "author"
+
+
+_GREETING = re.compile(r"^(?:hi|hello|hey|dear)\b[^.!?]{0,60}$", re.I)
+
+
+def _greets_author(ctx: Context, msgid: str) -> bool:
+    """"Hi Tomasz, David,": the mail speaks to the author too."""
+    i = ctx.series_of.get(msgid)
+    firsts = {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
+    for pair in ctx.body(msgid).pairs:
+        for ln in pair.own.lines:
+            if ln.text.strip():
+                line = ln.text.strip()
+                return bool(_GREETING.match(line)) and any(re.search(rf"\b{re.escape(f)}\b", line.lower())
+                                                            for f in firsts)
+    return False
+
+
+def _to_someone_else(ctx: Context, msgid: str, text: str) -> bool:
+    """"+Hans Verkuil +Marek do you remember ...?", "Hans, do you ...?": asked of someone named, not the author."""
+    m = re.match(r"^(?:[+@]([A-Z]\w+)|([A-Z][a-z]+),\s)", text)
+    if not m:
+        return False
+    name = (m.group(1) or m.group(2)).lower()
+    i = ctx.series_of.get(msgid)
+    firsts = {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
+    return name not in firsts and (m.group(1) is not None or name not in _STOP)
 
 
 def _contains(paragraph: str, sents: list) -> bool:

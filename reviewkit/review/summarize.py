@@ -93,6 +93,7 @@ class _Run:
         body = ctx.body(msgid)
         formal_keys = {(t.key, ctx.people.key(t.person)) for t in _reply_trailers(self.parsed, msgid)}
         person = ctx.people.person(ctx.people.key(m.sender), m.sender)
+        state: dict = {}
         for pair in body.pairs:
             anchor = idx.anchor(pair.quote) if idx is not None and pair.quote is not None else None
             rule = "comment/text-under-quoted-diff"
@@ -114,7 +115,7 @@ class _Run:
             quoted = actions.quoted_point(ctx, msgid, pair.quote)
             if quoted is not None and ctx.same(quoted.person, m.sender):
                 quoted = None
-            out["actions"].extend(actions.detect(ctx, msgid, pair.own, pair.quote, anchor, where, role, quoted))
+            out["actions"].extend(actions.detect(ctx, msgid, pair.own, pair.quote, anchor, where, role, quoted, state))
             out["informal"].extend(informal_verdicts(ctx, msgid, pair.own, formal_keys, _quoted_reply(quoted)))
         out["events"].extend(reply_events(ctx, msgid, [p.own for p in body.pairs], role))
 
