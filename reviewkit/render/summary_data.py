@@ -129,7 +129,41 @@ def status_line(verdicts: list, versions: dict | None = None) -> str:
     return "; ".join(parts) if parts else "no verdict yet"
 
 
-def patch_summary_data(p: PatchSummary) -> dict:
+def clip_distinct(titles: list, width: int) -> list:
+    """Titles shortened to about `width` characters, never to the same string for different titles:
+    the middle goes first ("example for future ... : error cases"), and a title whose short form
+    still collides with another's is kept whole."""
+    def clip(t: str) -> str:
+        if len(t) <= width:
+            return t
+        tail = width // 3
+        return t[: width - tail - 5].rstrip() + " ... " + t[-tail:].lstrip()
+    short = [clip(t) for t in titles]
+    seen: dict = {}
+    for t, c in zip(titles, short):
+        seen.setdefault(c, set()).add(t)
+    return [c if len(seen[c]) == 1 else t for t, c in zip(titles, short)]
+
+
+MAX_BODY = 40000  # characters of one mail shown in a thread view
+
+
+def thread_data(thread: tuple, mails: dict, bodies: bool) -> list:
+    """The replies as a lore thread view lists them: each with its depth under the patch or cover."""
+    out = []
+    for msgid, parent, depth in thread:
+        m = mails.get(msgid)
+        d = {"msgid": msgid, "parent": parent, "depth": depth}
+        if m is not None:
+            d.update({"from": person(m.sender), "date": iso(m.date), "subject": m.subject})
+            if bodies:
+                body = m.body or ""
+                d["body"] = body if len(body) <= MAX_BODY else body[:MAX_BODY] + "\n[... cut: the mail is longer]"
+        out.append(d)
+    return out
+
+
+def patch_summary_data(p: PatchSummary, mails: Optional[dict] = None, bodies: bool = False) -> dict:
     verdicts = [verdict_data(v) for v in p.verdicts]
     return {
         "status": status_line([v for v in verdicts if v["kind"] != "superseded"]),
@@ -144,10 +178,11 @@ def patch_summary_data(p: PatchSummary) -> dict:
         "comments": [comment_data(c) for c in p.comments],
         "versions": {"version": p.version, "previous": link_data(p.link),
                      "changelog": [changelog_data(e) for e in p.changelog]},
+        "thread": thread_data(p.thread, mails or {}, bodies),
     }
 
 
-def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
+def series_summary_data(s: SeriesSummary, summary: Summary, bodies: bool = False) -> dict:
     h = summary.histories[s.history] if summary.histories else None
     members = list(h.series) if h else [s.index]
     prev = None
@@ -177,7 +212,8 @@ def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
             "dropped_patches": [{"msgid": m, "counter": c, "title": t} for m, c, t in s.dropped_patches],
             "new_patches": [p.msgid for p in s.patches if p.link is not None and p.link.previous is None],
         },
-        "patches": [patch_summary_data(p) for p in s.patches],
+        "patches": [patch_summary_data(p, summary.mails, bodies) for p in s.patches],
+        "thread": thread_data(s.thread, summary.mails, bodies),
     }
 
 
@@ -187,13 +223,14 @@ def history_data(h: History, summary: Summary) -> dict:
                          for i in h.series]}
 
 
-def summary_data(summary: Summary) -> dict:
+def summary_data(summary: Summary, bodies: bool = False) -> dict:
+    """`bodies`: each reply of the thread views carries its text (for the HTML page)."""
     return {
         "version": __version__,
         "command": "summarize",
         "inputs": list(summary.inputs),
         "errors": [e.as_dict() for e in summary.errors],
         "histories": [history_data(h, summary) for h in summary.histories],
-        "series": [series_summary_data(s, summary) for s in summary.series],
+        "series": [series_summary_data(s, summary, bodies) for s in summary.series],
         "stats": dict(summary.stats),
     }

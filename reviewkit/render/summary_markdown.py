@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
+from .summary_data import clip_distinct
 from .summary_text import clip, outcome, patch_label, place, version_name, who
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
@@ -77,8 +78,9 @@ def _series(s: dict, all_series: list) -> list[str]:
     out.append("")
     out.append("| # | patch | change since previous | trailers | verdicts in replies |")
     out.append("|---|---|---|---|---|")
+    titles = dict(zip((p["msgid"] for p in s["patches"]), clip_distinct([p["title"] for p in s["patches"]], 80)))
     for p in s["patches"]:
-        out.append(_patch_row(s, p))
+        out.append(_patch_row(s, p, titles[p["msgid"]]))
     if v["dropped_patches"]:
         out.append("")
         out.append("Dropped since the previous version: " + "; ".join(
@@ -150,7 +152,7 @@ def _verdict(x: dict) -> str:
     return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”"
 
 
-def _patch_row(s: dict, p: dict) -> str:
+def _patch_row(s: dict, p: dict, title: str) -> str:
     link = p["versions"]["previous"]
     if link is None:
         change = ""
@@ -168,5 +170,5 @@ def _patch_row(s: dict, p: dict) -> str:
                          for t in p["trailers"])
     verdicts = ", ".join(f"{x['kind']}{'' if x['formal'] else ' (informal)'} {esc(who(x['person']))}"
                          for x in p["verdicts"] if x["scope"] == "patch")
-    return (f"| {patch_label(s, p['counter'])} | {esc(clip(p['title'], 80))} | {change} | {trailers} | "
+    return (f"| {patch_label(s, p['counter'])} | {esc(title)} | {change} | {trailers} | "
             f"{verdicts} |")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from .fmt import errors_section
+from .summary_data import clip_distinct
 
 WIDTH = 100
 
@@ -92,13 +93,15 @@ def _series(s: dict, all_series: list) -> list[str]:
         out.extend(f"     * {clip(x, WIDTH)}" for x in e["items"])
     if v["dropped_patches"]:
         out.append("   dropped since the previous version: "
-                   + "; ".join(f"{d['counter']}: {clip(d['title'], 60)}" for d in v["dropped_patches"]))
+                   + "; ".join(f"{d['counter']}: {t}" for d, t in
+                               zip(v["dropped_patches"], clip_distinct([d["title"] for d in v["dropped_patches"]], 60))))
     series_verdicts = [x for x in s["verdicts"] if x["scope"] == "series"]
     for x in series_verdicts:
         out.append(f"   verdict on the whole series: {_verdict(x)}")
     out.append("   patches:")
-    for p in s["patches"]:
-        out.extend(_patch(s, p))
+    titles = clip_distinct([p["title"] for p in s["patches"]], 70)
+    for p, title in zip(s["patches"], titles):
+        out.extend(_patch(s, p, title))
     open_q = s["open_questions"]
     if open_q:
         out.append(f"   open questions ({len(open_q)}):")
@@ -124,7 +127,7 @@ def _verdict(x: dict) -> str:
             f"{x['where']['msgid']}")
 
 
-def _patch(s: dict, p: dict) -> list[str]:
+def _patch(s: dict, p: dict, title: str) -> list[str]:
     out = []
     label = patch_label(s, p["counter"])
     link = p["versions"]["previous"]
@@ -140,7 +143,7 @@ def _patch(s: dict, p: dict) -> list[str]:
             files = [f for f in link["interdiff"] if f["status"] != "unchanged"]
             change = f"  [changed since the previous version's {link['previous_counter']}/: {len(files)} file" + (
                 "s" if len(files) != 1 else "") + "]"
-    out.append(f"     {label:>5} {clip(p['title'], 70)}{change}")
+    out.append(f"     {label:>5} {title}{change}")
     if p["status"] != "no verdict yet":
         out.append(f"           status: {p['status']}")
     if link is not None and link["previous"] is not None and not link["identical"]:

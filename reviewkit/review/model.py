@@ -208,6 +208,7 @@ class PatchSummary:
     changelog: tuple
     link: Optional[PatchLink] = None
     replies: int = 0
+    thread: tuple = ()        # (msgid, parent msgid, depth) of the replies under the patch, in thread order
 
     @property
     def open_questions(self) -> tuple:
@@ -246,6 +247,7 @@ class SeriesSummary:
     patches: tuple            # PatchSummary, ...
     dropped_patches: tuple = ()  # (msgid, counter, title) of the previous version not carried on
     messages: int = 0
+    thread: tuple = ()        # (msgid, parent msgid, depth) of the replies to the cover (or loose in the series)
 
     @property
     def open_questions(self) -> tuple:
@@ -266,3 +268,4 @@ class Summary:
     histories: tuple
     errors: list
     stats: dict = field(default_factory=dict)
+    mails: dict = field(default_factory=dict)  # msgid -> Message: the mails the thread views show

@@ -163,7 +163,8 @@ class _Run:
                 comments=tuple(c for c in found["comments"] if c.where.patch == mid),
                 questions=tuple(q for q in qs if q.where.patch == mid),
                 actions=tuple(a for a in found["actions"] if a.where.patch == mid),
-                changelog=changelog(p.notes, mid, "patch", s.version), link=plink, replies=len(mine)))
+                changelog=changelog(p.notes, mid, "patch", s.version), link=plink, replies=len(mine),
+                thread=self.thread(mid, set(mine))))
         verdicts = formal_verdicts(ctx, all_trailers) + found["informal"] + events
         verdicts.sort(key=lambda v: (v.scope != "series", ctx.counter_of.get(v.where.patch) or 0))
         msgs = ([s.cover] if s.cover else []) + list(s.patches) + replies
@@ -181,7 +182,30 @@ class _Run:
             trailers=tuple(all_trailers), verdicts=tuple(_dedupe_verdicts(verdicts)),
             comments=tuple(found["comments"]), questions=tuple(qs), actions=tuple(found["actions"]),
             changelog=cover_log + tuple(e for p in patches for e in p.changelog),
-            patches=tuple(patches), dropped_patches=dropped, messages=len(msgs))
+            patches=tuple(patches), dropped_patches=dropped, messages=len(msgs),
+            thread=self.thread(s.cover, {r for r in replies if ctx.patch_of.get(r) is None}) if s.cover else
+            tuple((r, self.parsed.parent.get(r), 0) for r in replies if ctx.patch_of.get(r) is None))
+
+    def thread(self, root: str, members: set) -> tuple:
+        """(msgid, parent, depth) of `members` as a lore thread view nests them under `root`, oldest first."""
+        out: list = []
+        seen = {root}
+
+        def walk(node: str, depth: int) -> None:
+            for kid in self.ctx.children.get(node, ()):
+                if kid in seen:
+                    continue
+                seen.add(kid)
+                if kid in members:
+                    out.append((kid, node, depth))
+                    walk(kid, depth + 1)
+                else:
+                    walk(kid, depth)
+
+        walk(root, 0)
+        placed = {m for m, *_ in out}
+        out += [(m, self.parsed.parent.get(m), 0) for m in sorted(members - placed)]  # parent not in the input
+        return tuple(out)
 
     # -- events from the version links ----------------------------------------------------------
 
@@ -384,4 +408,5 @@ def summarize(parsed: Parsed, tree_maintainers: Optional[Maintainers] = None) ->
         "comments": sum(len(s.comments) for s in summaries),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    return Summary(list(parsed.inputs), tuple(summaries), tuple(run.histories), list(parsed.errors), stats)
+    mails = {m.msgid: m for m in parsed.messages}
+    return Summary(list(parsed.inputs), tuple(summaries), tuple(run.histories), list(parsed.errors), stats, mails)
