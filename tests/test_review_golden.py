@@ -43,8 +43,11 @@ def test_fixture_events_are_found_with_their_details():
     from reviewkit.review import summarize
     data = summary_data(summarize(parse_inputs(sorted(map(str, summary_score.FIXTURES.glob("zswap-events-v*.mbox"))))))
     v1, v2 = data["series"]
-    assert v2["status"] == "applied to mm-unstable by Andrew Morton"
-    assert v1["status"].startswith("NAK by Dennis Ritchie; changes requested by Ken Thompson; build failure")
+    assert v2["status"] == "applied to mm-unstable by Andrew Morton; dropped from -mm by Andrew Morton on 2/2"
+    # 2/2 was dropped after the series was applied: that comes first on the patch
+    assert v2["patches"][1]["status"].startswith("dropped from -mm by Andrew Morton; applied to mm-unstable")
+    assert v1["status"] == ("NAK by Dennis Ritchie on 3/3; changes requested by Ken Thompson; build failure reported "
+                            "by Ada Lovelace, kernel test robot on 1/3, 2/3; superseded by v2")
     applied = next(v for v in v2["verdicts"] if v["kind"] == "applied")
     assert applied["tree"] == "mm-unstable" and applied["msgid"] == "<20230613010000.akpm@linux-foundation.org>"
     # Barbara's "Ack." answers Ada's build report, not the patch: no ack

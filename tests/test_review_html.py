@@ -31,7 +31,7 @@ def test_status_events_then_nested_collapsed_replies(tmp_path):
     page = _page(tmp_path)
     sec = page[page.index('<section id="summary">'):]
     v1 = sec[:sec.index("</details>\n<details class=\"card sum\"")]
-    assert "<b>Status:</b> NAK by Dennis Ritchie; changes requested by Ken Thompson" in v1
+    assert "<b>Status:</b> NAK by Dennis Ritchie on 3/3; changes requested by Ken Thompson" in v1
     # the events come before the discussion, each linking to the mail that shows it
     assert v1.index('<ul class="events">') < v1.index("<h4>Discussion</h4>")
     ada = html.mail_anchor("<ZH8a1@ada-laptop>")

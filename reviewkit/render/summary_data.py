@@ -107,24 +107,38 @@ def link_data(link: Optional[PatchLink]) -> Optional[dict]:
 
 
 # What decides where a series or patch stands, most decisive first.
-_STATUS = [("applied", "applied{tree} by {who}"), ("dropped", "dropped{tree} by {who}"), ("nack", "NAK by {who}"),
-           ("changes-requested", "changes requested by {who}"), ("build-failure", "build failure reported by {who}"),
-           ("test-failure", "test failure reported by {who}"), ("superseded", "superseded by {next}"),
-           ("review", "reviewed by {who}"), ("ack", "acked by {who}"), ("test", "tested by {who}")]
+_STATUS = [("applied", "applied{tree} by {who}{on}"), ("dropped", "dropped{tree} by {who}{on}"),
+           ("nack", "NAK by {who}{on}"), ("changes-requested", "changes requested by {who}{on}"),
+           ("build-failure", "build failure reported by {who}{on}"),
+           ("test-failure", "test failure reported by {who}{on}"), ("superseded", "superseded by {next}"),
+           ("review", "reviewed by {who}{on}"), ("ack", "acked by {who}{on}"), ("test", "tested by {who}{on}")]
+_PREP = {"applied": " to", "dropped": " from"}
 
 
-def status_line(verdicts: list, versions: dict | None = None) -> str:
-    """"applied to mm-unstable by Andrew Morton; ..." from a series' or patch's verdict dicts."""
+def status_line(verdicts: list, versions: dict | None = None, total: Optional[int] = None) -> str:
+    """"applied to mm-unstable by Andrew Morton; ..." from a series' or patch's verdict dicts.
+    With `total` (a series' line), events on single patches name them ("on 2/3")."""
     parts = []
-    for kind, fmt in _STATUS:
+    order = list(_STATUS)
+    last = {k: max((v["where"].get("date") or "" for v in verdicts if v["kind"] == k), default="")
+            for k in ("applied", "dropped")}
+    whole = total is None or any(v["kind"] == "dropped" and v["scope"] == "series" for v in verdicts)
+    if whole and last["dropped"] > last["applied"]:  # dropped after it was applied: where it stands now
+        order[0], order[1] = order[1], order[0]
+    for kind, fmt in order:
         vs = [v for v in verdicts if v["kind"] == kind and v["why"]["rule"] != "event/not-in-next-version"]
         if not vs:
             continue
         names = ", ".join(dict.fromkeys((v["person"] or {}).get("name") or (v["person"] or {}).get("email") or "?"
                                         for v in vs))
-        trees = [v["tree"] for v in vs if v.get("tree")]
+        trees = list(dict.fromkeys(v["tree"] for v in vs if v.get("tree")))
+        on = ""
+        if total is not None and all(v["scope"] == "patch" for v in vs):
+            on = " on " + ", ".join(dict.fromkeys(f"{v['where']['counter']}/{total}" for v in vs
+                                                  if v["where"].get("counter")))
         nxt = (versions or {}).get("next") or {}
-        parts.append(fmt.format(who=names, tree=f" to {trees[0]}" if trees else "",
+        parts.append(fmt.format(who=names, tree=f"{_PREP.get(kind, ' to')} {', '.join(trees)}" if trees else "",
+                                on=on if on != " on " else "",
                                 next=f"v{nxt['version']}" if nxt else "a later version"))
     return "; ".join(parts) if parts else "no verdict yet"
 
@@ -194,7 +208,7 @@ def series_summary_data(s: SeriesSummary, summary: Summary, bodies: bool = False
         nxt = {"series": s.next, "version": summary.series[s.next].version}
     verdicts = [verdict_data(v) for v in s.verdicts]
     return {
-        "status": status_line(verdicts, {"next": nxt}),
+        "status": status_line(verdicts, {"next": nxt}, s.total or len(s.patches)),
         "index": s.index, "version": s.version, "rfc": s.rfc, "resend": s.resend, "title": s.title,
         "sender": person(s.sender), "date": iso(s.date), "cover": s.cover, "total": s.total,
         "missing": list(s.missing), "complete": not s.missing, "messages": s.messages,

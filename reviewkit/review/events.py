@@ -62,6 +62,33 @@ _OUT_OF_SCOPE = re.compile(
     r"\b(?:separate|unrelated) (?:issue|problem)\b", re.I)
 
 
+# The -mm tree's notices (a mail of their own, not a reply): "The patch titled / Subject: X / has been
+# added to the -mm mm-unstable branch", "The quilt patch titled ... has been removed from the -mm tree ...
+# This patch was dropped because it was merged into the mm-stable branch" (or "folded into", or "an
+# updated version will be issued", "it was withdrawn").
+_NOTICE = re.compile(r"The (?:quilt )?patch titled\s*\n\s*Subject:\s*(?P<title>.+?)\s*\n\s*has been "
+                     r"(?P<what>added to|removed from) the -mm (?P<where>[\w.+-]+ branch|tree)", re.I)
+_DROPPED_BECAUSE = re.compile(r"This patch was dropped because (?P<why>[^\n]+(?:\n(?!\n)[^\n]+)*)", re.I)
+_MERGED_INTO = re.compile(r"(?:merged|folded) into (?:the )?([\w.+-]+)", re.I)
+
+
+def tree_notice(body: str) -> Optional[tuple]:
+    """(kind, patch title, tree, the notice's sentence) of a -mm tree notice, else None."""
+    m = _NOTICE.search(body or "")
+    if not m:
+        return None
+    title = " ".join(m.group("title").split())
+    if m.group("what").lower().startswith("added"):
+        tree = m.group("where").split()[0] if m.group("where").lower().endswith("branch") else "-mm"
+        return "applied", title, tree, f"added to the -mm {m.group('where')}"
+    why = _DROPPED_BECAUSE.search(body)
+    reason = " ".join(why.group("why").split()) if why else ""
+    merged = _MERGED_INTO.search(reason)
+    if merged and "updated version" not in reason:
+        return "applied", title, merged.group(1), f"removed from the -mm tree: {reason}"
+    return "dropped", title, "-mm", f"removed from the -mm tree{': ' + reason if reason else ''}"
+
+
 def out_of_scope(text: str) -> bool:
     return bool(_OUT_OF_SCOPE.search(text))
 

@@ -13,11 +13,12 @@ from .anchors import PatchIndex, anchor_from_quote
 from .context import Context
 from .maintainers import Maintainers
 from .model import (ActionItem, Anchor, Comment, Outcome, PatchLink, PatchSummary, Question, Quote, SeriesSummary,
-                    Summary, Verdict, Why)
+                    Summary, Verdict, Where, Why)
 from .text import norm, own_text, shorten
-from .events import reply_events
+from .events import reply_events, tree_notice
 from .verdicts import formal_verdicts, informal_verdicts, participants, trailers_for_patch
-from .versions import changelog, clear_cache, code_outcome, link_series, match_patches, patch_id, patch_link
+from .versions import (changelog, clear_cache, code_outcome, link_series, match_patches, norm_title, patch_id,
+                       patch_link)
 
 INHERIT_DEPTH = 4      # how far up a sub-thread a reply's quote is looked for in anchored mails
 MIN_INHERIT_QUOTE = 20  # characters of quoted text needed to inherit an anchor
@@ -35,6 +36,7 @@ class _Run:
         self._matches: dict[tuple, dict] = {}
         self._links: dict[tuple, PatchLink] = {}
         self.anchored: dict[str, list] = {}   # msgid -> [(normalized own text, Anchor)]
+        self.notices = self.tree_notices()
 
     def index(self, msgid: str) -> Optional[PatchIndex]:
         p = self.parsed.patches.get(msgid)
@@ -136,7 +138,8 @@ class _Run:
             paths = {f.path for mid in s.patches if mid in parsed.patches for f in parsed.patches[mid].files}
             roles = self.maintainers.roles(paths)
         cover_log = changelog(ctx.by_id[s.cover].body, s.cover, "cover", s.version) if s.cover else ()
-        events = [replace(v, role=self.role_of(v.person, v.role, roles)) for v in found["events"]]
+        events = [replace(v, role=self.role_of(v.person, v.role, roles))
+                  for v in found["events"] + self.notices.get(i, [])]
         events += self.version_events(i)
         prev_missing = self.previous_missing(i)
         patches, all_trailers = [], []
@@ -215,6 +218,35 @@ class _Run:
                 if (roles.get(email) or {}).get("maintainer"):
                     return "maintainer"
         return role
+
+    def tree_notices(self) -> dict:
+        """series index -> events from the -mm tree's notices, each on the patch whose title it names
+        (the latest version posted before the notice)."""
+        parsed, out = self.parsed, {}
+        by_title: dict = {}
+        for i, s in enumerate(parsed.series):
+            for mid, title in zip(s.patches, s.patch_titles):
+                by_title.setdefault(norm_title(title), []).append((i, mid))
+        for m in parsed.messages:
+            if m.msgid in self.ctx.series_of or "patch titled" not in (m.body or ""):
+                continue
+            hit = tree_notice(m.body)
+            if hit is None:
+                continue
+            kind, title, tree, sentence = hit
+            cands = [(i, mid) for i, mid in by_title.get(norm_title(title), ())
+                     if not (m.date and parsed.series[i].date and parsed.series[i].date > m.date)]
+            if not cands:
+                continue
+            i, mid = max(cands, key=lambda c: (parsed.series[c[0]].date.timestamp() if parsed.series[c[0]].date
+                                               else 0.0, c[0]))
+            s = parsed.series[i]
+            where = Where(m.msgid, i, s.version, mid, self.ctx.counter_of.get(mid), m.date)
+            who = self.ctx.people.person(self.ctx.people.key(m.sender), m.sender)
+            out.setdefault(i, []).append(Verdict(kind, False, who, where, "patch",
+                                                 Why("event/tree-notice", sentence, f"the -mm tree's notice on \"{title}\""),
+                                                 role="maintainer", tree=tree))
+        return out
 
     def first_mail(self, i: int) -> Optional[str]:
         s = self.parsed.series[i]
