@@ -43,14 +43,14 @@ REQUEST_RULES = [
     ("request/should", re.compile(
         rf"\b{_SUBJ}\s+(?:should|must|shouldn't|mustn't|should not|must not)\s+"
         rf"(?:also\s+|probably\s+|really\s+|just\s+|then\s+|rather\s+|instead\s+|still\s+)?"
-        rf"(?!be\s+{_FINE}\b|(?:{_ADVERB})\s+be\b|(?:{_NOT_REQUEST})\b)\w+",
+        rf"(?!be\s+{_FINE}\b|be\s*[<>=!]|(?:{_ADVERB})\s+be\b|(?:{_NOT_REQUEST})\b)\w+",
         re.I)),
     ("request/please", re.compile(
         r"(?:^|[,;:]\s*)(?:please|pls)\s+(?!(?:feel|let me|see|find|note|ignore|excuse|forgive|disregard|keep me|cc|"
         r"also cc|refer|read|correct me|don't hesitate)\b)\w+", re.I)),
     ("request/suggest", re.compile(
         r"\b(?:I'd|I would)\s+(?:really\s+)?(?:suggest|prefer|rather|recommend|like to see|like you to)\b|"
-        r"\bI (?:suggest|recommend|propose)\b|\bmy suggestion\b|^suggestion:", re.I)),
+        r"\bI (?:suggest|recommend|propose)\b|\bmy suggestion\b|^suggestion:|\b(?:also )?suggest to\b", re.I)),
     ("request/why-not", re.compile(r"^(?:so\s+|but\s+|and\s+)?why not\b.*\?$", re.I)),
     ("request/could-you", re.compile(
         r"\b(?:can|could|would) you (?:please )?(?:also )?(?:add|split|rename|drop|remove|move|update|fix|document|"
@@ -72,6 +72,12 @@ REQUEST_RULES = [
     ("request/dont", re.compile(r"^(?:please\s+)?(?:don't|do not|never) (?:use|add|call|do|take|hold|return|introduce|"
                                 r"export|rely|change|touch|open-code|duplicate)\b", re.I)),
     ("request/sed", re.compile(r"^s/[^/]+/[^/]*/g?\s*[.?]?$")),
+    ("request/can-be-dropped", re.compile(rf"\b{_SUBJ}\s+(?:can|could)\s+(?:even\s+|just\s+|simply\s+|also\s+)?be\s+"
+                                          r"(?:dropped|removed|simplified|killed|folded|merged|kept|moved|made)\b", re.I)),
+    ("request/we-can", re.compile(r"^(?:then\s+)?(?:imho\s+|so\s+)?(?:we|you) (?:can|could) (?:just |simply |even |also )?"
+                                  r"(?:drop|remove|use|return|kill|skip|avoid|keep|move|merge|fold|reuse)\b", re.I)),
+    ("request/how-about", re.compile(r"^(?:so\s+|then\s+)?how about\b", re.I)),
+    ("request/we-had-better", re.compile(r"\bwe(?:'d| had) better\b|\(maybe we should\?\)", re.I)),
     ("request/simplify", re.compile(r"^(?:this|that|it|the [\w-]+) (?:can|could) be (?:simplified|written|shortened)\b",
                                     re.I)),
     ("request/maybe-question", re.compile(r"^(?:so\s+)?(?:maybe|perhaps) (?:just |we could |you could )?"
@@ -107,7 +113,8 @@ COMMITMENT_RULES = [
 
 # requests that are phrased as questions ("Can we please have ...?", "Maybe just replace X with Y?")
 QUESTION_FORM = ("request/why-not", "request/could-you", "request/sed", "request/can-we-have",
-                 "request/would-it-be-easier", "request/maybe-question", "request/should-it-move")
+                 "request/would-it-be-easier", "request/maybe-question", "request/should-it-move", "request/how-about",
+                 "request/we-had-better")
 
 _NIT_HEADING = re.compile(r"^(?:nits?|nitpicks?|minor nits?)\s*:?$", re.I)
 

@@ -59,7 +59,8 @@ _OUT_OF_SCOPE = re.compile(
     r"\bnot (?:really )?(?:something )?for this (?:series|patch(?:set)?)\b|\bout of (?:the )?scope\b|"
     r"\boutside (?:the )?scope\b|\b(?:not|isn't) (?:really )?(?:something )?(?:for )?this (?:series|patch) to fix\b|"
     r"\bas a (?:separate|follow-?up) (?:patch|series)\b|\bcan be (?:done|fixed|addressed) (?:later|separately)\b|"
-    r"\b(?:separate|unrelated) (?:issue|problem)\b", re.I)
+    r"\b(?:separate|unrelated) (?:issue|problem)\b|\bsome ?day\b|\bon top of this (?:patch|series)\b|"
+    r"\bin a (?:separate |later )?follow-?up\b|\bfuture work\b", re.I)
 
 
 # The -mm tree's notices (a mail of their own, not a reply): "The patch titled / Subject: X / has been

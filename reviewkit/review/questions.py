@@ -34,8 +34,10 @@ _TAG = re.compile(r"^(?:right|correct|no|yes|ok|okay|agreed|true|huh|hm+|eh|or n
 _RHETORICAL = re.compile(r"^(?:so\s+)?(?:why do i care|so what|guess what|why does (?:this|that|it) matter|"
                          r"what does (?:this|that) mean|you know what|why\?|how so)\b", re.I)
 _ASKS_FOR = [rx for rule, rx in REQUEST_RULES if rule in QUESTION_FORM and rule not in ("request/why-not",
-                                                                                          "request/could-you")]
-_MUSING = re.compile(r"^(?:so\s+|and\s+|but\s+)?I (?:wonder|guess|suppose)\b", re.I)
+                                                                                          "request/we-had-better")]
+_MUSING = re.compile(r"^(?:so\s+|and\s+|but\s+)?I (?:wonder|guess|suppose)\b|^what do you think\b|"
+                     r"^(?:any )?thoughts\b|^would (?:that|this|it) (?:be )?(?:much |a lot |any )?"
+                     r"(?:cleaner|simpler|better|easier|nicer|work)\b", re.I)
 _SED = re.compile(r"^s/[^/]+/[^/]*/")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _STOP = frozenset("""a about above after again against all also am an and any are aren't as at be because been

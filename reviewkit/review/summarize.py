@@ -395,6 +395,8 @@ def _with_outcomes(run: _Run, summaries: list) -> list:
         i = ss.index
 
         def act(a: ActionItem) -> ActionItem:
+            if a.scope == "out-of-scope":
+                return a  # the reviewer put it outside this series: no next version is expected to do it
             o = run.outcome(i, a.where.patch or (a.anchor.patch if a.anchor else None), a.anchor, a.identifiers,
                             a.target_version, summaries)
             return replace(a, outcome=o)
