@@ -318,7 +318,9 @@ class _Run:
                     return Outcome("addressed", j, sj.version, new.message.msgid,
                                    f"{label} now changes {f.path}, which the item names")
         if anchor is not None and old is not None:
-            return code_outcome(anchor, old, new, j, sj.version, label, new_patches)
+            others = [(self.label(j, mid), parsed.patches[mid]) for mid in sj.patches
+                      if mid in parsed.patches and (new is None or mid != new.message.msgid)]
+            return code_outcome(anchor, old, new, j, sj.version, label, new_patches, others)
         idents = tuple(x for x in idents if len(x) >= 4)
         if idents:
             for lab, p in new_patches:

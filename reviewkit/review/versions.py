@@ -317,14 +317,16 @@ def _log_body(p: Patch) -> str:
 
 # -- did the next version change it? -----------------------------------------------------------
 
-def _function_keys(p: Patch, path: str, function: Optional[str]) -> list:
-    """The lines the patch adds or removes in `function` (context is left out: a rebase moves it)."""
+def _function_keys(p: Patch, path: str, function: Optional[str], context: bool = False) -> list:
+    """The lines the patch adds or removes in `function` (context is left out: a rebase moves it,
+    unless `context`)."""
     out = []
+    kinds = "+- " if context else "+-"
     for fd in p.files:
         if fd.path != path:
             continue
         fl = _file_lines(fd)
-        out.extend(k for k, f in zip(fl.keys, fl.functions) if f == function and k[:1] in "+-")
+        out.extend(k for k, f in zip(fl.keys, fl.functions) if f == function and k[:1] in kinds)
     return out
 
 
@@ -336,7 +338,7 @@ def _hunk_keys(p: Patch, path: str, hunk: int) -> list:
 
 
 def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index: int, version: int,
-                 label: str, other_new: list) -> Outcome:
+                 label: str, other_new: list, others: list = ()) -> Outcome:
     """Did `new` (the same patch in the next version) change the code `anchor` points at?
 
     `other_new` holds (label, Patch) of patches that are new in that version: one of
@@ -357,16 +359,23 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
         return Outcome("unclear", series_index, version, None,
                        f"no patch in v{version} matches the commented one")
     if not any(fd.path == anchor.path for fd in new.files):
+        moved = _moved(anchor, others)
+        if moved is not None:
+            return moved_outcome(anchor, moved, series_index, version, label)
         return Outcome("addressed", series_index, version, new.message.msgid,
                        f"{label} no longer changes {anchor.path}")
     if anchor.function:
         after = _function_keys(new, anchor.path, anchor.function)
         if after != before:
             delta = _delta(before, after)
-            if after and _still_there(anchor, after):
+            if after and _still_there(anchor, _function_keys(new, anchor.path, anchor.function, context=True)):
                 # the function changed, but not the lines the reviewer quoted: no evidence either way
                 return Outcome("unclear", series_index, version, new.message.msgid,
                                f"{label} changes {where} ({delta}), but the quoted lines are still there")
+            if not after:
+                moved = _moved(anchor, others)
+                if moved is not None:
+                    return moved_outcome(anchor, moved, series_index, version, label)
             what = f"no longer changes {where}" if not after else f"changes {where} ({delta})"
             return Outcome("addressed", series_index, version, new.message.msgid, f"{label} {what}")
     else:
@@ -389,10 +398,32 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
 
 
 def _still_there(anchor: Anchor, after: list) -> bool:
-    """Every changed line the comment quoted is still in the new version's diff of that function."""
-    quoted = [q[:1] + " ".join(q[1:].split()) for q in anchor.quoted if q[:1] in "+-" and len(q[1:].strip()) > 3]
+    """Every line the comment quoted is still in the new version's diff of that function, as it was."""
+    quoted = [q[:1] + " ".join(q[1:].split()) for q in anchor.quoted if q[:1] in "+- " and len(q[1:].strip()) > 3]
     keys = set(after)
     return bool(quoted) and all(q in keys for q in quoted)
+
+
+def _moved(anchor: Anchor, others: list):
+    """(label, Patch) of another patch of the next version that now changes the commented code."""
+    for lab, p in others:
+        if _touches(p, anchor):
+            return lab, p
+    return None
+
+
+def moved_outcome(anchor: Anchor, moved: tuple, series_index: int, version: int, label: str) -> Outcome:
+    """The commented code went to another patch: addressed only if the quoted lines did not go with it."""
+    lab, p = moved
+    where = f"{anchor.function}() in {anchor.path}" if anchor.function else anchor.path
+    lines = (_function_keys(p, anchor.path, anchor.function, context=True) if anchor.function else
+             [ln.kind + " ".join(ln.text.split()) for fd in p.files if fd.path == anchor.path
+              for h in fd.hunks for ln in h.lines])
+    if _still_there(anchor, lines):
+        return Outcome("not-addressed", series_index, version, p.message.msgid,
+                       f"{where} moved from {label} to {lab} with the quoted lines as they were")
+    return Outcome("unclear", series_index, version, p.message.msgid,
+                   f"{where} moved from {label} to {lab}, changed: the quoted lines are not there as they were")
 
 
 def _nhunks(p: Patch, path: str) -> int:
