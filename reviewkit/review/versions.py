@@ -26,6 +26,11 @@ from .anchors import function_name
 from .model import Anchor, ChangelogEntry, FileInterdiff, History, Outcome, PatchLink, VersionLink
 
 SIMILARITY_MIN = 0.6
+# Title similarity (difflib ratio) a patch needs to count as the same patch renamed. Measured on the
+# lore corpus (benchmarks/summary_score.py, the golden links): renamed patches score 0.99 ("hmm: X" ->
+# "mm: X"); the closest pairs that are different patches score 0.38-0.78 (a v1 test replaced by new
+# tests, an add-on patch beside the one it extends). 0.8 keeps the first and refuses the second.
+SIMILARITY_MIN_RATIO = 0.8
 MAX_INTERDIFF_LINES = 400
 
 
@@ -178,7 +183,7 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
             ratio = difflib.SequenceMatcher(None, ct, pt).ratio() if ct and pt else 0.0
             jacc = len(cfiles & pfiles) / len(cfiles | pfiles) if cfiles | pfiles else 0.0
             score = 0.6 * ratio + 0.4 * jacc
-            if score >= SIMILARITY_MIN and ratio >= 0.5:
+            if score >= SIMILARITY_MIN and ratio >= SIMILARITY_MIN_RATIO:
                 scored.append((round(score, 2), "similarity", ci, pi))
     # identical diff, then identical title, then the title without punctuation; similarity last, so a
     # 0.97-similar other patch never takes the place of one with the very same title
