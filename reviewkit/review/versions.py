@@ -179,8 +179,13 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
             if cl and cl == loose_title(pt):
                 scored.append((0.9, "normalised-title", ci, pi))
                 continue
+            if not (ct and pt):
+                continue
+            sm = difflib.SequenceMatcher(None, ct, pt)
+            if sm.real_quick_ratio() < SIMILARITY_MIN_RATIO or sm.quick_ratio() < SIMILARITY_MIN_RATIO:
+                continue  # upper bounds of the ratio: most pairs end here, cheaply
             pfiles = {f.path for f in pp.files} if pp else set()
-            ratio = difflib.SequenceMatcher(None, ct, pt).ratio() if ct and pt else 0.0
+            ratio = sm.ratio()
             jacc = len(cfiles & pfiles) / len(cfiles | pfiles) if cfiles | pfiles else 0.0
             score = 0.6 * ratio + 0.4 * jacc
             if score >= SIMILARITY_MIN and ratio >= SIMILARITY_MIN_RATIO:
