@@ -140,10 +140,14 @@ def _to_author(ctx: Context, msgid: str) -> bool:
 _GREETING = re.compile(r"^(?:hi|hello|hey|dear)\b[^.!?]{0,60}$", re.I)
 
 
+def _author_first_names(ctx: Context, msgid: str) -> set:
+    i = ctx.series_of.get(msgid)
+    return {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
+
+
 def _greets_author(ctx: Context, msgid: str) -> bool:
     """"Hi Tomasz, David,": the mail speaks to the author too."""
-    i = ctx.series_of.get(msgid)
-    firsts = {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
+    firsts = _author_first_names(ctx, msgid)
     for pair in ctx.body(msgid).pairs:
         for ln in pair.own.lines:
             if ln.text.strip():
@@ -159,9 +163,7 @@ def _to_someone_else(ctx: Context, msgid: str, text: str) -> bool:
     if not m:
         return False
     name = (m.group(1) or m.group(2)).lower()
-    i = ctx.series_of.get(msgid)
-    firsts = {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
-    return name not in firsts and (m.group(1) is not None or name not in _STOP)
+    return name not in _author_first_names(ctx, msgid) and (m.group(1) is not None or name not in _STOP)
 
 
 def _contains(paragraph: str, sents: list) -> bool:
