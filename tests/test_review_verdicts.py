@@ -136,3 +136,45 @@ def _informal(tmp_path, sentence: str):
 ])
 def test_informal_verdicts(tmp_path, sentence, expected):
     assert _informal(tmp_path, sentence) == expected
+
+
+def _events(tmp_path, sentence: str, sender: str = "Ken Thompson <ken@example.net>"):
+    """The events in Ken's reply to the cover once its last sentence is `sentence` (our words, in the
+    shapes maintainers and tools use on the lists)."""
+    mbox = (REVIEW / "ksm-merge-fail-v1.mbox").read_text().replace("So an Ack from me for the series.", sentence)
+    if sender != "Ken Thompson <ken@example.net>":
+        mbox = mbox.replace("From: Ken Thompson <ken@example.net>", f"From: {sender}")
+    (tmp_path / "v1.mbox").write_text(mbox)
+    s = summarize(parse_inputs([str(tmp_path / "v1.mbox")])).series[0]
+    return [(v.kind, v.tree) for v in s.verdicts if v.where.msgid == "<CAHk-=wKen0nAck1@mail.gmail.com>"
+            and v.kind not in ("ack", "review", "test", "nack")]
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("Applied to mm-unstable, thanks.", [("applied", "mm-unstable")]),
+    ("Thanks, applied.", [("applied", "")]),
+    ("Very nice, now applied, thanks.", [("applied", "")]),
+    ("Applied to fixes, as Rob asked for.", [("applied", "fixes")]),
+    ("I've queued it up in my for-next branch.", [("applied", "for-next")]),
+    ("I'll fold in this fix.", [("applied", "")]),
+    ("Once applied, the counters show up in sysfs.", []),
+    ("Maybe the series was not properly applied to mm-unstable?", []),
+    ("I got a notice that it was applied to mm-unstable by Andrew.", []),
+    ("I've pushed the change to -next.", []),                      # someone's own, other change
+    ("I've dropped it from mm-unstable for now.", [("dropped", "mm-unstable")]),
+    ("A cgroup file is the wrong interface for this.", [("changes-requested", "")]),
+    ("I'm not super-happy about this one.", [("changes-requested", "")]),
+    ("This is not the wrong approach.", []),
+    ("It is not really for this series to fix, but the old code is broken.", []),
+    ("mm/ksm.c:1229:3: error: 'orig_pte' undeclared (first use in this function)", [("build-failure", "")]),
+])
+def test_reply_events(tmp_path, sentence, expected):
+    assert _events(tmp_path, sentence) == expected
+
+
+def test_the_authors_own_mail_applies_nothing(tmp_path):
+    """Only someone other than the author applies a patch; the author can withdraw one."""
+    author = "Rosalind Franklin <rosalind@example.org>"
+    assert _events(tmp_path, "Can this be applied to mm-unstable for testing?", author) == []
+    assert _events(tmp_path, "Applied to mm-unstable, thanks.", author) == []
+    assert _events(tmp_path, "Sorry, this one was a mistake, please ignore.", author) == [("dropped", "")]

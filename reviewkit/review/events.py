@@ -27,14 +27,14 @@ from .model import Verdict, Why
 from .text import Block, is_closing, sentences
 
 _APPLIED = re.compile(
-    r"^(?:(?:ok|okay|great|nice|thanks|thank you|thx|cool)[,.!]*\s+)*(?:and\s+)?"
+    r"^(?:(?:ok|okay|great|nice|very nice|good|thanks|thank you|thx|cool)[,.!]*\s+)*(?:and\s+)?(?:now\s+)?"
     r"(?:I(?:'ve| have)?\s+(?:now\s+)?)?(?:applied|queued(?: up)?|picked(?: it| this| them| these)? up|"
     r"(?:pushed|merged|taken|added)(?=\s+(?:it|this|them|these|the (?:series|patch(?:es|set)?)|your patch)\b))\b"
     r"(?!\s+(?:on top|cleanly|fine))", re.I)
 _THANKS_APPLIED = re.compile(r"^(?:thanks|thank you)[,!.]*\s+(?:both\s+)?(?:applied|queued|picked up)\b", re.I)
 _FOLD = re.compile(r"\bI(?:'ll| will|'ve| have)\s+(?:fold(?:ed)?|squash(?:ed)?)\s+(?:in\s+)?(?:this|that|the|your)\b",
                    re.I)
-_TREE = re.compile(r"\b(?:to|into|in|on)\s+(?:the\s+)?(?:(?:my|our)\s+)?([\w][\w./+-]*[\w])(?:\s+(?:branch|tree))?",
+_TREE = re.compile(r"\b(?:to|into|in|on|from)\s+(?:the\s+)?(?:(?:my|our)\s+)?([\w][\w./+-]*[\w])(?:\s+(?:branch|tree))?",
                    re.I)
 _NOT_TREE = frozenset("the this that my our a it them patch patches series mainline tree it's his her".split())
 _CONDITIONAL = re.compile(r"\b(?:once|if|when|unless|before|after|until|whether|could|would|should|can|might|"

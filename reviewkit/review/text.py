@@ -43,6 +43,7 @@ _CLOSING = re.compile(
     r"|(?:please )?let me know if\b"
     r"|(?:i )?hope (?:this|that|it) (?:helps|clarifies|makes sense|answers)\b"
     r"|hth\b)", re.I)
+_TAKEN = re.compile(r"\b(?:applied|queued|picked (?:it |this |them )?up|dropped)\b", re.I)
 _ANSWER_WORDS = frozenset("yes no yep nope yeah correct right exactly agreed sure indeed true ok okay done fixed "
                           "ack nack nak nope".split())
 _NAME_LINE = re.compile(r"^\s*[-~]?\s*[A-Z][\w'.-]*(?:[ /]+[\w'.-]+){0,2}\s*$")
@@ -333,7 +334,7 @@ def is_question(text: str) -> bool:
 def is_closing(sentence: str) -> bool:
     """A sentence that closes a mail: short thanks/regards, "feel free to ...", "hope this helps"."""
     s = sentence.strip()
-    if not s:
+    if not s or _TAKEN.search(s):  # "Thanks, applied." closes a mail and says where the patch went
         return False
     if _CLOSING.match(s):
         return True
