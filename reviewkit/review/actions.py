@@ -59,7 +59,8 @@ REQUEST_RULES = [
     ("request/better-to", re.compile(
         r"\b(?:it would be|it'd be|it's|it is|that would be|that'd be) (?:much |a lot |probably |really )?"
         r"(?:better|nicer|nice|good|great|cleaner|simpler|preferable|safer|more readable) (?:to|if)\b|"
-        r"\byou(?:'d| would) be better (?:off|protected|served)\b", re.I)),
+        r"\byou(?:'d| would) be better (?:off|protected|served)\b|\b(?:is|that's|that is) (?:vastly |much |far |way )?"
+        r"preferable to\b", re.I)),
     ("request/wonder-if", re.compile(rf"\bI wonder (?:if|whether) {_SUBJ}?\s*[\w/.-]* ?(?:can|could|should|would)\b",
                                      re.I)),
     ("request/i-would-verb", re.compile(

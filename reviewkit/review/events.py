@@ -50,7 +50,8 @@ _BOT_TEST = re.compile(r"\bBUG:|\bKASAN\b|\bWARNING: CPU|Oops|regression|syzbot 
 _COMPILER_LINE = re.compile(r"^\s*(?:[\w./-]+\.(?:c|h|S|rs):\d+(?::\d+)?:\s+(?:fatal\s+)?error:|"
                             r".*\bundefined reference to\b|make(?:\[\d+\])?: \*\*\* )")
 _OBJECTION = re.compile(
-    r"\b(?:the\s+)?wrong (?:approach|place|spot|layer|idea|tool|direction|interface|abstraction|level)\b|"
+    r"\b(?:the\s+)?(?:wrong|(?:really |very )?odd) (?:approach|place|spot|layer|idea|tool|direction|interface|abstraction|"
+    r"level)\b|"
     r"\bmisplaced\b|\b(?:an?|is|this is)\s+abuse of\b|\bI (?:really |much |also )*(?:don't|do not) (?:much |really )?like\b|"
     r"\bnot like this\b|\bnot (?:super[- ]?|very |at all |too )?happy (?:about|with) (?:this|that|it)\b|\brevert (?:this|the|it)\b|\bseems (?:unsafe|broken|wrong)\b|\b(?:this|that) is (?:unsafe|broken|wrong)\b|\bdon't think this is the right\b",
     re.I)

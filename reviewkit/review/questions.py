@@ -145,6 +145,15 @@ def _author_first_names(ctx: Context, msgid: str) -> set:
     return {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
 
 
+def _first_names(ctx: Context) -> set:
+    """First names of everyone who wrote in the input ("Hans, do you ...?" names one of them)."""
+    names = ctx.__dict__.get("_first_names")
+    if names is None:
+        names = ctx.__dict__["_first_names"] = {m.sender.name.split()[0].lower() for m in ctx.parsed.messages
+                                                if m.sender and m.sender.name and m.sender.name.split()}
+    return names
+
+
 def _greets_author(ctx: Context, msgid: str) -> bool:
     """"Hi Tomasz, David,": the mail speaks to the author too."""
     firsts = _author_first_names(ctx, msgid)
@@ -163,7 +172,7 @@ def _to_someone_else(ctx: Context, msgid: str, text: str) -> bool:
     if not m:
         return False
     name = (m.group(1) or m.group(2)).lower()
-    return name not in _author_first_names(ctx, msgid) and (m.group(1) is not None or name not in _STOP)
+    return name in _first_names(ctx) and name not in _author_first_names(ctx, msgid) and (m.group(1) is not None or name not in _STOP)
 
 
 def _contains(paragraph: str, sents: list) -> bool:
