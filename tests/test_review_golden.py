@@ -50,5 +50,9 @@ def test_fixture_events_are_found_with_their_details():
                             "by Ada Lovelace, kernel test robot on 1/3, 2/3; superseded by v2")
     applied = next(v for v in v2["verdicts"] if v["kind"] == "applied")
     assert applied["tree"] == "mm-unstable" and applied["msgid"] == "<20230613010000.akpm@linux-foundation.org>"
+    # no MAINTAINERS given: who applies the series acts as its maintainer, not "a mere reviewer"
+    assert applied["role"] == "maintainer"
+    akpm = next(p for p in v2["participants"] if p["email"] == "akpm@linux-foundation.org")
+    assert "maintainer" in akpm["roles"]
     # Barbara's "Ack." answers Ada's build report, not the patch: no ack
     assert not any(v["kind"] == "ack" for v in v1["verdicts"])

@@ -138,9 +138,11 @@ class _Run:
             paths = {f.path for mid in s.patches if mid in parsed.patches for f in parsed.patches[mid].files}
             roles = self.maintainers.roles(paths)
         cover_log = changelog(ctx.by_id[s.cover].body, s.cover, "cover", s.version) if s.cover else ()
-        events = [replace(v, role=self.role_of(v.person, v.role, roles))
-                  for v in found["events"] + self.notices.get(i, [])]
+        events = [self.with_role(v, i, roles) for v in found["events"] + self.notices.get(i, [])]
         events += self.version_events(i)
+        informal = [self.with_role(v, i, roles) for v in found["informal"]]
+        acting = frozenset(ctx.people.key(v.person) for v in events
+                           if v.kind in ("applied", "dropped") and v.role == "maintainer")
         prev_missing = self.previous_missing(i)
         patches, all_trailers = [], []
         for counter, mid in zip(s.counters, s.patches):
@@ -156,19 +158,18 @@ class _Run:
                 how = pm[2] if pm else ("missing" if prev_missing else "new")
                 plink = patch_link(prev_patch, p, pm[1] if pm else None, how, pm[3] if pm else 0.0, self.pids)
             mine = [r for r in replies if ctx.patch_of.get(r) == mid]
-            verdicts = (formal_verdicts(ctx, trailers) + [v for v in found["informal"]
-                                                          if v.where.patch == mid or v.scope == "series"]
-                        + [v for v in events if v.where.patch == mid or v.scope == "series"])
+            verdicts = ([self.with_role(v, i, roles) for v in formal_verdicts(ctx, trailers)]
+                        + [v for v in informal + events if v.where.patch == mid or v.scope == "series"])
             patches.append(PatchSummary(
                 msgid=mid, counter=counter, title=p.subject.title, author=p.author, version=s.version, series=i,
-                participants=participants(ctx, i, [mid] + mine, trailers, roles),
+                participants=participants(ctx, i, [mid] + mine, trailers, roles, acting),
                 trailers=tuple(trailers), verdicts=tuple(verdicts),
                 comments=tuple(c for c in found["comments"] if c.where.patch == mid),
                 questions=tuple(q for q in qs if q.where.patch == mid),
                 actions=tuple(a for a in found["actions"] if a.where.patch == mid),
                 changelog=changelog(p.notes, mid, "patch", s.version), link=plink, replies=len(mine),
                 thread=self.thread(mid, set(mine))))
-        verdicts = formal_verdicts(ctx, all_trailers) + found["informal"] + events
+        verdicts = [self.with_role(v, i, roles) for v in formal_verdicts(ctx, all_trailers)] + informal + events
         verdicts.sort(key=lambda v: (v.scope != "series", ctx.counter_of.get(v.where.patch) or 0))
         msgs = ([s.cover] if s.cover else []) + list(s.patches) + replies
         dropped = ()
@@ -181,7 +182,7 @@ class _Run:
             index=i, version=s.version, rfc=s.is_rfc, resend=s.is_resend, title=s.title, sender=s.sender,
             date=s.date, cover=s.cover, total=s.total, missing=s.missing, history=self.history_of.get(i, 0),
             previous=link, next=self.next.get(i),
-            participants=participants(ctx, i, msgs, all_trailers, roles),
+            participants=participants(ctx, i, msgs, all_trailers, roles, acting),
             trailers=tuple(all_trailers), verdicts=tuple(_dedupe_verdicts(verdicts)),
             comments=tuple(found["comments"]), questions=tuple(qs), actions=tuple(found["actions"]),
             changelog=cover_log + tuple(e for p in patches for e in p.changelog),
@@ -211,6 +212,15 @@ class _Run:
         return tuple(out)
 
     # -- events from the version links ----------------------------------------------------------
+
+    def with_role(self, v: Verdict, i: int, roles: Optional[dict]) -> Verdict:
+        """The sender's role: maintainer from MAINTAINERS (--tree), else as the thread shows it; someone
+        who applies or drops the patch in their tree acts as its maintainer."""
+        role = v.role or self.ctx.role(v.person, i)
+        role = self.role_of(v.person, role, roles)
+        if v.kind in ("applied", "dropped") and role == "reviewer":
+            role = "maintainer"
+        return replace(v, role=role)
 
     def role_of(self, person, role: str, roles: Optional[dict]) -> str:
         if roles and role != "bot":

@@ -189,7 +189,9 @@ def _person_of(value: str) -> Person:
 
 
 def participants(ctx: Context, series: int, msgids: list[str], trailers: list[TrailerGiven],
-                 maintainer_roles: Optional[dict]) -> tuple:
+                 maintainer_roles: Optional[dict], acting: frozenset = frozenset()) -> tuple:
+    """`acting`: identity keys of people who applied or dropped a patch here: maintainers of the tree
+    it went to, whether or not MAINTAINERS lists them."""
     counts: dict[str, int] = {}
     tcounts: dict[str, int] = {}
     first: dict[str, Person] = {}
@@ -224,6 +226,8 @@ def participants(ctx: Context, series: int, msgids: list[str], trailers: list[Tr
                     r_of += [x for x in r["reviewer"] if x not in r_of]
             if m_of:
                 roles.append("maintainer")
+        if k in acting and "maintainer" not in roles:
+            roles.append("maintainer")
         out.append(Participant(person, k, tuple(roles), counts.get(k, 0), tcounts.get(k, 0), tuple(m_of),
                                tuple(r_of)))
     return tuple(out)
