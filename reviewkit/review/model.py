@@ -75,7 +75,8 @@ class TrailerGiven:
     patch: str                # msgid of the patch it applies to
     counter: Optional[int]
     source: str               # "log" (in the patch as posted) | "reply" | "cover-reply"
-    status: str               # log: "carried" | "picked-up" | "new"; reply: "given"; or "dropped"
+    status: str               # log: "carried" | "picked-up" | "new" | "unknown" (no previous version in the
+                              # input to compare with); reply: "given"; or "dropped"
     msgid: str                # the mail it is in (for "dropped": the mail it was in before)
     given_by: Optional[Person] = None
     mismatch: bool = False    # names someone other than the sender of the reply

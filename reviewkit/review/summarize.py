@@ -151,7 +151,7 @@ class _Run:
                 continue
             pm = prev_matches.get(mid)
             prev_patch = parsed.patches.get(pm[0]) if pm else None
-            trailers = trailers_for_patch(ctx, i, p, prev_patch)
+            trailers = trailers_for_patch(ctx, i, p, prev_patch, prev_missing)
             all_trailers.extend(trailers)
             plink = None
             if link is not None or prev_missing:

@@ -47,7 +47,10 @@ def _usable(t: Trailer) -> bool:
     return t.key in TRACKED
 
 
-def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[Patch]) -> list[TrailerGiven]:
+def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[Patch],
+                       prev_missing: bool = False) -> list[TrailerGiven]:
+    """`prev_missing`: the previous version is not (wholly) in the input, so a trailer without a
+    predecessor to compare with is "unknown", not "new"."""
     s = ctx.parsed.series[series]
     counter = ctx.counter_of.get(patch.message.msgid)
     mid = patch.message.msgid
@@ -65,6 +68,8 @@ def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[P
             status, why = "carried", "also in the previous version's patch"
         elif k in prev_given:
             status, why = "picked-up", f"given in a reply to the previous version ({prev_given[k].msgid})"
+        elif prev is None and prev_missing:
+            status, why = "unknown", "the previous version is not in the input: carried or new cannot be told"
         else:
             status, why = "new", "first seen in this version's patch" if prev else "in the patch as posted"
         out.append(TrailerGiven(t.key, t.person, s.version, series, mid, counter, "log", status, mid, why=why,
