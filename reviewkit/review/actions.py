@@ -74,7 +74,7 @@ REQUEST_RULES = [
                                 r"export|rely|change|touch|open-code|duplicate)\b", re.I)),
     ("request/sed", re.compile(r"^s/[^/]+/[^/]*/g?\s*[.?]?$")),
     ("request/can-be-dropped", re.compile(rf"\b{_SUBJ}\s+(?:can|could)\s+(?:even\s+|just\s+|simply\s+|also\s+)?be\s+"
-                                          r"(?:dropped|removed|simplified|killed|folded|merged|kept|moved|made)\b", re.I)),
+                                          r"(?:dropped|removed|simplified|killed|folded|merged|kept|moved)\b", re.I)),
     ("request/we-can", re.compile(r"^(?:then\s+)?(?:imho\s+|so\s+)?(?:we|you) (?:can|could) (?:just |simply |even |also )?"
                                   r"(?:drop|remove|use|return|kill|skip|avoid|keep|move|merge|fold|reuse)\b", re.I)),
     ("request/how-about", re.compile(r"^(?:so\s+|then\s+)?how about\b", re.I)),
@@ -89,7 +89,7 @@ REQUEST_RULES = [
     ("request/nit", re.compile(r"^nit(?:pick)?\s*[:,-]", re.I)),
 ]
 
-_NOT_AFTER_WILL = (r"(?!(?:be|have|need|assume|say|admit|leave|let|bet|wait|defer|guess|take your word|stop|shut|"
+_NOT_AFTER_WILL = (r"(?!(?:be|have|need|rely|assume|say|admit|leave|let|bet|wait|defer|guess|take your word|stop|shut|"
                    r"go with|reply|respond|comment|answer|explain|keep|not|never|probably not|likely)\b)")
 COMMITMENT_RULES = [
     ("commitment/i-will", re.compile(

@@ -331,7 +331,9 @@ class _Run:
             others = [(self.label(j, mid), parsed.patches[mid]) for mid in sj.patches
                       if mid in parsed.patches and (new is None or mid != new.message.msgid)]
             return code_outcome(anchor, old, new, j, sj.version, label, new_patches, others)
-        idents = tuple(x for x in idents if len(x) >= 4)
+        # a name the commented patch already adds is no sign that the next version did anything about it
+        known = _added_text(old) if old is not None else ""
+        idents = tuple(x for x in idents if len(x) >= 4 and x not in known)
         if idents:
             for lab, p in new_patches:
                 for x in idents:
@@ -363,6 +365,11 @@ class _Run:
         else:
             why = "the item quotes no code and names no identifier to look for"
         return Outcome("unclear", j, sj.version, new.message.msgid if new else None, why)
+
+
+def _added_text(p: Patch) -> str:
+    return p.subject.title + "\n" + "\n".join(ln.text for fd in p.files for h in fd.hunks for ln in h.lines
+                                             if ln.kind == "+")
 
 
 def _added_lines(p: Patch, link: Optional[PatchLink]):
@@ -409,6 +416,8 @@ def _with_outcomes(run: _Run, summaries: list) -> list:
         def act(a: ActionItem) -> ActionItem:
             if a.scope == "out-of-scope":
                 return a  # the reviewer put it outside this series: no next version is expected to do it
+            if a.kind == "commitment" and a.role != "author":
+                return a  # a reviewer's "I'll test it" is not something the next version does
             o = run.outcome(i, a.where.patch or (a.anchor.patch if a.anchor else None), a.anchor, a.identifiers,
                             a.target_version, summaries)
             return replace(a, outcome=o)
