@@ -333,6 +333,7 @@ class _Run:
             return code_outcome(anchor, old, new, j, sj.version, label, new_patches, others)
         # a name the commented patch already adds is no sign that the next version did anything about it
         known = _added_text(old) if old is not None else ""
+        named = idents
         idents = tuple(x for x in idents if len(x) >= 4 and x not in known)
         if idents:
             for lab, p in new_patches:
@@ -362,6 +363,8 @@ class _Run:
                            f"{label} is the same patch (same diff and commit message)")
         if idents:
             why = f"v{sj.version} does not name {', '.join(idents[:4])} in a new patch, its changelog or added lines"
+        elif any(len(x) >= 4 for x in named):
+            why = "the names in the item are already in the commented patch: nothing to look for"
         else:
             why = "the item quotes no code and names no identifier to look for"
         return Outcome("unclear", j, sj.version, new.message.msgid if new else None, why)
