@@ -67,7 +67,8 @@ def claims(data: dict) -> list[dict]:
         lists = [s["verdicts"]] + [p["verdicts"] for p in s["patches"]]
         for vs in lists:
             for v in vs:
-                add(v["where"]["msgid"], v["kind"], v["why"]["text"], outcome=v.get("addressed"))
+                add(v["where"]["msgid"], v["kind"], v["why"]["text"],
+                    outcome=(v.get("next_version") or {}).get("status"))
         for q in s["questions"]:
             add(q["where"]["msgid"], "question", q["text"], status=q["status"])
         for a in s["action_items"]:

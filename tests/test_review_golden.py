@@ -54,5 +54,12 @@ def test_fixture_events_are_found_with_their_details():
     assert applied["role"] == "maintainer"
     akpm = next(p for p in v2["participants"] if p["email"] == "akpm@linux-foundation.org")
     assert "maintainer" in akpm["roles"]
+    # the v2 changelog credits Ken ("as Ken asked") and the robot: their points were acted on
+    ken = next(v for v in v1["verdicts"] if v["kind"] == "changes-requested")
+    assert ken["next_version"]["status"] == "addressed" and "as Ken asked" in ken["next_version"]["why"]
+    robot = next(v for v in v1["verdicts"] if v["kind"] == "build-failure" and v["role"] == "bot")
+    assert robot["next_version"]["version"] == 2
+    nak = next(v for v in v1["verdicts"] if v["kind"] == "nack")
+    assert nak["next_version"] is None  # nothing in v2 says the NAK was answered
     # Barbara's "Ack." answers Ada's build report, not the patch: no ack
     assert not any(v["kind"] == "ack" for v in v1["verdicts"])

@@ -54,7 +54,7 @@ def trailer_data(t: TrailerGiven) -> dict:
 def verdict_data(v: Verdict) -> dict:
     return {"kind": v.kind, "formal": v.formal, "person": person(v.person), "where": where_data(v.where),
             "version": v.where.version, "scope": v.scope, "why": why_data(v.why), "msgid": v.where.msgid,
-            "role": v.role, "tree": v.tree, "next": v.next}
+            "role": v.role, "tree": v.tree, "next": v.next, "next_version": outcome_data(v.outcome)}
 
 
 def reply_data(r: Reply) -> dict:

@@ -98,6 +98,7 @@ class Verdict:
     role: str = ""            # the sender's role: "author" | "reviewer" | "maintainer" | "bot"
     tree: str = ""            # applied/dropped: the tree or branch named ("mm-unstable")
     next: Optional[str] = None  # superseded/dropped between versions: msgid of the version that replaced it
+    outcome: Optional["Outcome"] = None  # an objection or failure the next version's changelog credits as fixed
 
 
 @dataclass(frozen=True)

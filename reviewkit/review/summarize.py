@@ -1,6 +1,7 @@
 """summarize(parsed) -> Summary: the review state of every series in the input, across versions."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from typing import Optional
@@ -10,7 +11,7 @@ from ..pipeline import Parsed
 from ..trailers import parse_followup_trailers
 from . import actions, questions
 from .anchors import PatchIndex, anchor_from_quote
-from .context import Context
+from .context import Context, is_bot
 from .maintainers import Maintainers
 from .model import (ActionItem, Anchor, Comment, Outcome, PatchLink, PatchSummary, Question, Quote, SeriesSummary,
                     Summary, Verdict, Where, Why)
@@ -20,6 +21,7 @@ from .verdicts import formal_verdicts, informal_verdicts, participants, trailers
 from .versions import (changelog, clear_cache, code_outcome, link_series, match_patches, norm_title, patch_id,
                        patch_link)
 
+CREDITED = ("changes-requested", "nack", "build-failure", "test-failure")  # events a changelog may credit as fixed
 INHERIT_DEPTH = 4      # how far up a sub-thread a reply's quote is looked for in anchored mails
 MIN_INHERIT_QUOTE = 20  # characters of quoted text needed to inherit an anchor
 
@@ -294,6 +296,29 @@ class _Run:
                                    role="author", next=nxt))
         return out
 
+    def credit(self, i: int, person, summaries: list) -> Optional[Outcome]:
+        """The next version's changelog names `person` ("as Ken asked", "reported by the kernel test
+        robot"): evidence that it acted on what they said."""
+        j = self.next.get(i)
+        if j is None or person is None:
+            return None
+        sj = self.parsed.series[j]
+        if is_bot(person):
+            names = {"robot", "lkp", "syzbot", "kbuild"}
+        else:
+            names = {w for w in re.split(r"[\s,]+", _display_name(person)) if len(w) >= 3 and w[:1].isupper()}
+        if not names:
+            return None
+        rx = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", re.I if is_bot(person) else 0)
+        for e in summaries[j].changelog:
+            if e.to_version != sj.version:
+                continue
+            for item in e.items:
+                if rx.search(item):
+                    return Outcome("addressed", j, sj.version, e.msgid,
+                                   f"v{sj.version} changelog credits them: \"{shorten(item, 160)}\"")
+        return None
+
     # -- what the next version did ------------------------------------------------------------
 
     def target(self, i: int, version: Optional[int]) -> Optional[int]:
@@ -370,6 +395,11 @@ class _Run:
         return Outcome("unclear", j, sj.version, new.message.msgid if new else None, why)
 
 
+def _display_name(person) -> str:
+    name = re.sub(r"\s*\(.*?\)\s*|\s+via\s+\S+$", " ", person.name or "")
+    return name.strip()
+
+
 def _added_text(p: Patch) -> str:
     return p.subject.title + "\n" + "\n".join(ln.text for fd in p.files for h in fd.hunks for ln in h.lines
                                              if ln.kind == "+")
@@ -433,15 +463,36 @@ def _with_outcomes(run: _Run, summaries: list) -> list:
                 return q
             return replace(q, outcome=run.outcome(i, q.anchor.patch, q.anchor, (), None, summaries))
 
-        cache_a = {id(a): act(a) for a in ss.actions}
+        def ver(v: Verdict) -> Verdict:
+            if v.kind not in CREDITED:
+                return v
+            return replace(v, outcome=run.credit(i, v.person, summaries))
+
+        def act_credit(a: ActionItem) -> ActionItem:
+            # the only request of its sender on that patch, which no code or name showed done: does the next
+            # version's changelog credit the sender ("as Ken asked")?
+            if a.kind != "request" or a.scope == "out-of-scope" or (a.outcome and a.outcome.status != "unclear"):
+                return a
+            if sum(1 for b in ss.actions if b.kind == "request" and b.where.patch == a.where.patch
+                   and run.ctx.same(b.who, a.who)) != 1:
+                return a
+            return replace(a, outcome=run.credit(i, a.who, summaries) or a.outcome)
+
+        cache_a = {id(a): act_credit(act(a)) for a in ss.actions}
+        cache_v = {id(v): ver(v) for v in ss.verdicts}
+        for p in ss.patches:
+            for v in p.verdicts:
+                cache_v.setdefault(id(v), ver(v))
         cache_c = {id(c): com(c) for c in ss.comments}
         cache_q = {id(q): que(q) for q in ss.questions}
         patches = tuple(replace(p, actions=tuple(cache_a.get(id(a), a) for a in p.actions),
                                 comments=tuple(cache_c.get(id(c), c) for c in p.comments),
-                                questions=tuple(cache_q.get(id(q), q) for q in p.questions)) for p in ss.patches)
+                                questions=tuple(cache_q.get(id(q), q) for q in p.questions),
+                                verdicts=tuple(cache_v[id(v)] for v in p.verdicts)) for p in ss.patches)
         out.append(replace(ss, actions=tuple(cache_a[id(a)] for a in ss.actions),
                            comments=tuple(cache_c[id(c)] for c in ss.comments),
-                           questions=tuple(cache_q[id(q)] for q in ss.questions), patches=patches))
+                           questions=tuple(cache_q[id(q)] for q in ss.questions), patches=patches,
+                           verdicts=tuple(cache_v[id(v)] for v in ss.verdicts)))
     return out
 
 
