@@ -267,6 +267,7 @@ def _summary_view(summary: Optional[dict], anchors: dict) -> list:
             "status": s.get("status", ""),
             "events": [{"kind": v["kind"], "person": _person(v["person"]), "role": v.get("role") or "",
                         "text": v["why"]["text"], "tree": v.get("tree") or "",
+                        "then": (v.get("next_version") or {}).get("why", ""),
                         "where": where_of(v["where"]),
                         "mail": "#" + mail_anchor(v["where"]["msgid"]) if v["where"]["msgid"] in in_view else ""}
                        for v in s.get("verdicts", []) if v["kind"] in EVENT_KINDS],

@@ -149,7 +149,8 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 def _verdict(x: dict) -> str:
     formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
-    return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”"
+    then = f" — {esc(outcome(x['next_version']))}" if x.get("next_version") else ""
+    return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”{then}"
 
 
 def _patch_row(s: dict, p: dict, title: str) -> str:

@@ -123,8 +123,9 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 def _verdict(x: dict) -> str:
     formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
+    then = f" -> {outcome(x['next_version'])}" if x.get("next_version") else ""
     return (f"{x['kind']}{formal} by {who(x['person'])} [{x['why']['rule']}: \"{clip(x['why']['text'], 70)}\"] "
-            f"{x['where']['msgid']}")
+            f"{x['where']['msgid']}{then}")
 
 
 def _patch(s: dict, p: dict, title: str) -> list[str]:
