@@ -125,21 +125,31 @@ def status_line(verdicts: list, versions: dict | None = None, total: Optional[in
     whole = total is None or any(v["kind"] == "dropped" and v["scope"] == "series" for v in verdicts)
     if whole and last["dropped"] > last["applied"]:  # dropped after it was applied: where it stands now
         order[0], order[1] = order[1], order[0]
+    nxt = (versions or {}).get("next") or {}
     for kind, fmt in order:
         vs = [v for v in verdicts if v["kind"] == kind and v["why"]["rule"] != "event/not-in-next-version"]
-        if not vs:
-            continue
-        names = ", ".join(dict.fromkeys((v["person"] or {}).get("name") or (v["person"] or {}).get("email") or "?"
-                                        for v in vs))
-        trees = list(dict.fromkeys(v["tree"] for v in vs if v.get("tree")))
-        on = ""
-        if total is not None and all(v["scope"] == "patch" for v in vs):
-            on = " on " + ", ".join(dict.fromkeys(f"{v['where']['counter']}/{total}" for v in vs
-                                                  if v["where"].get("counter")))
-        nxt = (versions or {}).get("next") or {}
-        parts.append(fmt.format(who=names, tree=f"{_PREP.get(kind, ' to')} {', '.join(trees)}" if trees else "",
-                                on=on if on != " on " else "",
-                                next=f"v{nxt['version']}" if nxt else "a later version"))
+        # on a series' line, what was said of the whole series and what of single patches are told apart
+        groups = ([vs] if total is None else [[v for v in vs if v["scope"] == "series"],
+                                              [v for v in vs if v["scope"] == "patch"]])
+        said = set()
+        for g in groups:
+            if not g:
+                continue
+            key = (frozenset((v["person"] or {}).get("email") for v in g), frozenset(v["tree"] for v in g if v.get("tree")))
+            if any(key[0] <= k[0] and key[1] <= k[1] for k in said):
+                continue  # the same people said it of the whole series already
+            said.add(key)
+            names = ", ".join(dict.fromkeys((v["person"] or {}).get("name") or (v["person"] or {}).get("email")
+                                            or "?" for v in g))
+            trees = list(dict.fromkeys(v["tree"] for v in g if v.get("tree")))
+            on = ""
+            if total is not None and g[0]["scope"] == "patch":
+                labels = list(dict.fromkeys(f"{v['where']['counter']}/{total}" for v in g if v["where"].get("counter")))
+                on = " on " + ", ".join(labels) if labels else ""
+            parts.append(fmt.format(who=names, tree=f"{_PREP.get(kind, ' to')} {', '.join(trees)}" if trees else "",
+                                    on=on, next=f"v{nxt['version']}" if nxt else "a later version"))
+            if kind == "superseded":
+                break
     return "; ".join(parts) if parts else "no verdict yet"
 
 
