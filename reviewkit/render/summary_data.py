@@ -190,7 +190,10 @@ def thread_data(thread: tuple, mails: dict, bodies: bool) -> list:
 def patch_summary_data(p: PatchSummary, mails: Optional[dict] = None, bodies: bool = False) -> dict:
     verdicts = [verdict_data(v) for v in p.verdicts]
     return {
-        "status": status_line([v for v in verdicts if v["kind"] != "superseded"]),
+        # what was said of this patch; of the whole series only where the series went (the series'
+        # line has the rest)
+        "status": status_line([v for v in verdicts if v["scope"] == "patch" and v["kind"] != "superseded"
+                               or v["scope"] == "series" and v["kind"] in ("applied", "dropped")]),
         "msgid": p.msgid, "counter": p.counter, "title": p.title, "author": person(p.author),
         "version": p.version, "series": p.series, "replies": p.replies,
         "participants": [participant_data(x) for x in p.participants],
