@@ -150,3 +150,26 @@ def test_identifiers():
     assert identifiers("Please document it in Documentation/ABI/testing/sysfs-kernel-mm-ksm.") == (
         "Documentation/ABI/testing/sysfs-kernel-mm-ksm",)
     assert identifiers("This is a plain sentence with no code in it.") == ()
+
+
+def test_sentences_keep_their_closing_parenthesis_and_ellipses_do_not_cut():
+    from reviewkit.review.text import split_sentences
+    assert split_sentences("(this indent looks odd; join with the previous line?) More here.") == \
+        ["(this indent looks odd; join with the previous line?)", "More here."]
+    assert split_sentences("So... for thp mappings, should we split first? Yes.") == \
+        ["So... for thp mappings, should we split first?", "Yes."]
+
+
+def test_a_question_goes_on_after_the_code_it_introduced():
+    from reviewkit.review.text import parse_body, sentences
+    body = parse_body("> quoted\n\nWhat is missing is something like:\n\n\tif (x)\n\t\tsplit(vma);\n\n"
+                      "at the entry of foo_one()?\n")
+    assert [s.text for p in body.pairs for s in sentences(p.own)] == \
+        ["What is missing is something like: … at the entry of foo_one()?"]
+
+
+def test_bullets_are_sentences_of_their_own():
+    from reviewkit.review.text import parse_body, sentences
+    body = parse_body("> quoted\n\nThis raises questions:\n- What locking is used here?\n- Why clear the bit first?\n")
+    assert [s.text for p in body.pairs for s in sentences(p.own)][1:] == \
+        ["- What locking is used here?", "- Why clear the bit first?"]

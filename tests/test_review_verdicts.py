@@ -42,14 +42,18 @@ def test_trailer_status_across_versions():
 def test_bot_tags_are_kept_but_flagged():
     (robot,) = _trailers(0, 1).values()
     assert robot.key == "Reported-by" and robot.bot and "bot" in robot.why
-    assert not any(v.person.name == "kernel test robot" for v in _summary().series[0].verdicts)
+    from_robot = [v for v in _summary().series[0].verdicts if v.person.name == "kernel test robot"]
+    # its tag is not a review; its report is an event: the patch does not build cleanly
+    assert [(v.kind, v.where.counter, v.role) for v in from_robot] == [("build-failure", 1, "bot")]
 
 
 def test_verdicts_formal_and_informal():
     v = {(x.kind, x.person.name, x.formal, x.scope) for x in _summary().series[0].verdicts}
     assert v == {("ack", "Ken Thompson", False, "series"),      # "So an Ack from me for the series."
                  ("nack", "Dennis Ritchie", False, "patch"),    # "NAK on the file as posted."
-                 ("review", "Barbara Liskov", True, "patch")}   # Reviewed-by: in a reply to 2/2
+                 ("review", "Barbara Liskov", True, "patch"),   # Reviewed-by: in a reply to 2/2
+                 ("build-failure", "kernel test robot", False, "patch"),  # its -Wsometimes-uninitialized report
+                 ("superseded", "Rosalind Franklin", False, "series")}    # v2 is in the input
     ack = next(x for x in _summary().series[0].verdicts if x.kind == "ack")
     assert ack.why.rule == "verdict/ack-in-prose" and ack.why.text == "So an Ack from me for the series."
     # a series-wide verdict shows on every patch, too
@@ -132,3 +136,45 @@ def _informal(tmp_path, sentence: str):
 ])
 def test_informal_verdicts(tmp_path, sentence, expected):
     assert _informal(tmp_path, sentence) == expected
+
+
+def _events(tmp_path, sentence: str, sender: str = "Ken Thompson <ken@example.net>"):
+    """The events in Ken's reply to the cover once its last sentence is `sentence` (our words, in the
+    shapes maintainers and tools use on the lists)."""
+    mbox = (REVIEW / "ksm-merge-fail-v1.mbox").read_text().replace("So an Ack from me for the series.", sentence)
+    if sender != "Ken Thompson <ken@example.net>":
+        mbox = mbox.replace("From: Ken Thompson <ken@example.net>", f"From: {sender}")
+    (tmp_path / "v1.mbox").write_text(mbox)
+    s = summarize(parse_inputs([str(tmp_path / "v1.mbox")])).series[0]
+    return [(v.kind, v.tree) for v in s.verdicts if v.where.msgid == "<CAHk-=wKen0nAck1@mail.gmail.com>"
+            and v.kind not in ("ack", "review", "test", "nack")]
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("Applied to mm-unstable, thanks.", [("applied", "mm-unstable")]),
+    ("Thanks, applied.", [("applied", "")]),
+    ("Very nice, now applied, thanks.", [("applied", "")]),
+    ("Applied to fixes, as Rob asked for.", [("applied", "fixes")]),
+    ("I've queued it up in my for-next branch.", [("applied", "for-next")]),
+    ("I'll fold in this fix.", [("applied", "")]),
+    ("Once applied, the counters show up in sysfs.", []),
+    ("Maybe the series was not properly applied to mm-unstable?", []),
+    ("I got a notice that it was applied to mm-unstable by Andrew.", []),
+    ("I've pushed the change to -next.", []),                      # someone's own, other change
+    ("I've dropped it from mm-unstable for now.", [("dropped", "mm-unstable")]),
+    ("A cgroup file is the wrong interface for this.", [("changes-requested", "")]),
+    ("I'm not super-happy about this one.", [("changes-requested", "")]),
+    ("This is not the wrong approach.", []),
+    ("It is not really for this series to fix, but the old code is broken.", []),
+    ("mm/ksm.c:1229:3: error: 'orig_pte' undeclared (first use in this function)", [("build-failure", "")]),
+])
+def test_reply_events(tmp_path, sentence, expected):
+    assert _events(tmp_path, sentence) == expected
+
+
+def test_the_authors_own_mail_applies_nothing(tmp_path):
+    """Only someone other than the author applies a patch; the author can withdraw one."""
+    author = "Rosalind Franklin <rosalind@example.org>"
+    assert _events(tmp_path, "Can this be applied to mm-unstable for testing?", author) == []
+    assert _events(tmp_path, "Applied to mm-unstable, thanks.", author) == []
+    assert _events(tmp_path, "Sorry, this one was a mistake, please ignore.", author) == [("dropped", "")]

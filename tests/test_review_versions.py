@@ -126,3 +126,14 @@ def test_outcome_unclear_when_the_patch_has_no_counterpart(tmp_path):
     nak = next(c for c in v1.comments if c.author.name == "Dennis Ritchie")
     assert nak.outcome.status == "unclear" and "no patch in v2 matches" in nak.outcome.why
     assert [d[2] for d in s.series[1].dropped_patches] == ["mm/ksm: expose merge failure counters in sysfs"]
+
+
+def test_a_version_whose_predecessor_is_absent_is_not_new():
+    """v2 alone: its patches have a previous version the input lacks: "missing", never "new",
+    and the trailers in them cannot be told carried from new."""
+    s = summarize(parse_inputs([str(REVIEW / "ksm-merge-fail-v2.mbox")])).series[0]
+    assert s.version == 2
+    assert {p.link.how for p in s.patches} == {"missing"} and all(p.link.previous is None for p in s.patches)
+    log = [t for p in s.patches for t in p.trailers if t.source == "log"]
+    assert log and {t.status for t in log} == {"unknown"}
+    assert not s.dropped_patches

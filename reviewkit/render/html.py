@@ -276,11 +276,27 @@ def _summary_view(summary: Optional[dict], anchors: dict) -> list:
         keys: dict = {}
         for t in trailers:
             keys[t["key"]] = keys.get(t["key"], 0) + 1
-        verdicts = s.get("verdicts", [])
+        verdicts = [v for v in s.get("verdicts", []) if v["kind"] not in EVENT_KINDS or v["kind"] == "nack"]
         kinds: dict = {}
         for x in verdicts:
             kinds[x["kind"]] = kinds.get(x["kind"], 0) + 1
+        threads = [{"label": "cover letter" if s.get("cover") else "replies to the series", "title": s["title"],
+                    "href": anchors.get(s.get("cover") or "", ""), "n": len(s.get("thread", [])), "status": "",
+                    "mails": _mail_tree(s.get("thread", []))}] if s.get("thread") else []
+        threads += [{"label": f"{p['counter']}/{s.get('total') or '?'}" if p.get("counter") else "patch",
+                     "title": p["title"], "href": anchors.get(p["msgid"], ""), "n": len(p.get("thread", [])),
+                     "status": p.get("status", ""), "mails": _mail_tree(p.get("thread", []))}
+                    for p in s.get("patches", []) if p.get("thread")]
+        in_view = {m["msgid"] for t in [s] + list(s.get("patches", [])) for m in t.get("thread", [])}
         out.append({
+            "status": s.get("status", ""),
+            "events": [{"kind": v["kind"], "person": _person(v["person"]), "role": v.get("role") or "",
+                        "text": v["why"]["text"], "tree": v.get("tree") or "",
+                        "then": (v.get("next_version") or {}).get("why", ""),
+                        "where": where_of(v["where"]),
+                        "mail": "#" + mail_anchor(v["where"]["msgid"]) if v["where"]["msgid"] in in_view else ""}
+                       for v in s.get("verdicts", []) if v["kind"] in EVENT_KINDS],
+            "threads": threads,
             "open": len(summary.get("series", [])) == 1,
             "trailer_counts": ", ".join(f"{n} {k}" for k, n in sorted(keys.items())),
             "verdict_counts": ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
@@ -289,7 +305,8 @@ def _summary_view(summary: Optional[dict], anchors: dict) -> list:
             "participants": [{"name": x["name"] or x["email"], "roles": ", ".join(x["roles"]),
                               "messages": x["messages"]} for x in s.get("participants", [])],
             "verdicts": [{"kind": v["kind"], "person": _person(v["person"]), "formal": v["formal"],
-                          "version": v["version"], "where": where_of(v["where"])} for v in s.get("verdicts", [])],
+                          "version": v["version"], "where": where_of(v["where"])} for v in s.get("verdicts", [])
+                         if v["kind"] not in EVENT_KINDS or v["kind"] == "nack"],
             "trailers": [{"key": t["key"], "person": _person(t["person"]), "version": t["version"],
                           "status": t["status"], "where": where_of({"counter": t.get("counter"), "patch": t.get("patch")})}
                          for t in s.get("trailers", [])],
@@ -307,6 +324,26 @@ def _summary_view(summary: Optional[dict], anchors: dict) -> list:
             "comments": len(s.get("comments", [])),
         })
     return out
+
+
+EVENT_KINDS = ("applied", "dropped", "nack", "changes-requested", "build-failure", "test-failure", "superseded")
+
+
+def mail_anchor(msgid: str) -> str:
+    return "m-" + hashlib.sha1(msgid.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def _mail_tree(thread: list) -> list:
+    """The flat (msgid, parent, depth) list of a thread view as nested nodes, oldest first at each level."""
+    nodes, roots = {}, []
+    for m in thread:
+        node = {"id": mail_anchor(m["msgid"]), "msgid": m["msgid"], "from": _person(m.get("from")),
+                "date": (m.get("date") or "")[:16].replace("T", " "), "subject": m.get("subject") or "",
+                "body": (m.get("body") or "").rstrip(), "children": []}
+        nodes[m["msgid"]] = node
+        parent = nodes.get(m.get("parent") or "")
+        (parent["children"] if parent is not None and m.get("depth", 0) > 0 else roots).append(node)
+    return roots
 
 
 def view(data: dict) -> dict:

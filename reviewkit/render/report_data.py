@@ -212,7 +212,7 @@ def thread_summary(parsed: Parsed, errors: list) -> Optional[dict]:
     try:
         from ..review import summarize
         from .summary_data import summary_data
-        return summary_data(summarize(parsed))
+        return summary_data(summarize(parsed), bodies=True)
     except Exception as exc:  # the summary is a bonus: a bug there must not lose the lint report
         errors.append({"input": ", ".join(parsed.inputs), "where": "thread summary",
                        "message": f"not available ({type(exc).__name__}: {exc})"})

@@ -53,7 +53,8 @@ def trailer_data(t: TrailerGiven) -> dict:
 
 def verdict_data(v: Verdict) -> dict:
     return {"kind": v.kind, "formal": v.formal, "person": person(v.person), "where": where_data(v.where),
-            "version": v.where.version, "scope": v.scope, "why": why_data(v.why)}
+            "version": v.where.version, "scope": v.scope, "why": why_data(v.why), "msgid": v.where.msgid,
+            "role": v.role, "tree": v.tree, "next": v.next, "next_version": outcome_data(v.outcome)}
 
 
 def reply_data(r: Reply) -> dict:
@@ -77,7 +78,7 @@ def quote_data(q: Optional[Quote]) -> Optional[dict]:
 def action_data(a: ActionItem) -> dict:
     return {"kind": a.kind, "where": where_data(a.where), "who": person(a.who), "role": a.role, "text": a.text,
             "why": why_data(a.why), "anchor": anchor_data(a.anchor), "responds_to": quote_data(a.responds_to),
-            "target_version": a.target_version, "identifiers": list(a.identifiers),
+            "target_version": a.target_version, "identifiers": list(a.identifiers), "scope": a.scope,
             "next_version": outcome_data(a.outcome)}
 
 
@@ -105,23 +106,110 @@ def link_data(link: Optional[PatchLink]) -> Optional[dict]:
             "interdiff": [interdiff_data(f) for f in link.files]}
 
 
-def patch_summary_data(p: PatchSummary) -> dict:
+# What decides where a series or patch stands, most decisive first.
+_STATUS = [("applied", "applied{tree} by {who}{on}"), ("dropped", "dropped{tree} by {who}{on}"),
+           ("nack", "NAK by {who}{on}"), ("changes-requested", "changes requested by {who}{on}"),
+           ("build-failure", "build failure reported by {who}{on}"),
+           ("test-failure", "test failure reported by {who}{on}"), ("superseded", "superseded by {next}"),
+           ("review", "reviewed by {who}{on}"), ("ack", "acked by {who}{on}"), ("test", "tested by {who}{on}")]
+_PREP = {"applied": " to", "dropped": " from"}
+
+
+def status_line(verdicts: list, versions: dict | None = None, total: Optional[int] = None) -> str:
+    """"applied to mm-unstable by Andrew Morton; ..." from a series' or patch's verdict dicts.
+    With `total` (a series' line), events on single patches name them ("on 2/3")."""
+    parts = []
+    order = list(_STATUS)
+    last = {k: max((v["where"].get("date") or "" for v in verdicts if v["kind"] == k), default="")
+            for k in ("applied", "dropped")}
+    whole = total is None or any(v["kind"] == "dropped" and v["scope"] == "series" for v in verdicts)
+    if whole and last["dropped"] > last["applied"]:  # dropped after it was applied: where it stands now
+        order[0], order[1] = order[1], order[0]
+    nxt = (versions or {}).get("next") or {}
+    for kind, fmt in order:
+        vs = [v for v in verdicts if v["kind"] == kind and v["why"]["rule"] != "event/not-in-next-version"]
+        # on a series' line, what was said of the whole series and what of single patches are told apart
+        groups = ([vs] if total is None else [[v for v in vs if v["scope"] == "series"],
+                                              [v for v in vs if v["scope"] == "patch"]])
+        said = set()
+        for g in groups:
+            if not g:
+                continue
+            key = (frozenset((v["person"] or {}).get("email") for v in g), frozenset(v["tree"] for v in g if v.get("tree")))
+            if any(key[0] <= k[0] and key[1] <= k[1] for k in said):
+                continue  # the same people said it of the whole series already
+            said.add(key)
+            names = ", ".join(dict.fromkeys((v["person"] or {}).get("name") or (v["person"] or {}).get("email")
+                                            or "?" for v in g))
+            trees = list(dict.fromkeys(v["tree"] for v in g if v.get("tree")))
+            on = ""
+            if total is not None and g[0]["scope"] == "patch":
+                labels = list(dict.fromkeys(f"{v['where']['counter']}/{total}" for v in g if v["where"].get("counter")))
+                on = " on " + ", ".join(labels) if labels else ""
+            parts.append(fmt.format(who=names, tree=f"{_PREP.get(kind, ' to')} {', '.join(trees)}" if trees else "",
+                                    on=on, next=f"v{nxt['version']}" if nxt else "a later version"))
+            if kind == "superseded":
+                break
+    return "; ".join(parts) if parts else "no verdict yet"
+
+
+def clip_distinct(titles: list, width: int) -> list:
+    """Titles shortened to about `width` characters, never to the same string for different titles:
+    the middle goes first ("example for future ... : error cases"), and a title whose short form
+    still collides with another's is kept whole."""
+    def clip(t: str) -> str:
+        if len(t) <= width:
+            return t
+        tail = width // 3
+        return t[: width - tail - 5].rstrip() + " ... " + t[-tail:].lstrip()
+    short = [clip(t) for t in titles]
+    seen: dict = {}
+    for t, c in zip(titles, short):
+        seen.setdefault(c, set()).add(t)
+    return [c if len(seen[c]) == 1 else t for t, c in zip(titles, short)]
+
+
+MAX_BODY = 40000  # characters of one mail shown in a thread view
+
+
+def thread_data(thread: tuple, mails: dict, bodies: bool) -> list:
+    """The replies as a lore thread view lists them: each with its depth under the patch or cover."""
+    out = []
+    for msgid, parent, depth in thread:
+        m = mails.get(msgid)
+        d = {"msgid": msgid, "parent": parent, "depth": depth}
+        if m is not None:
+            d.update({"from": person(m.sender), "date": iso(m.date), "subject": m.subject})
+            if bodies:
+                body = m.body or ""
+                d["body"] = body if len(body) <= MAX_BODY else body[:MAX_BODY] + "\n[... cut: the mail is longer]"
+        out.append(d)
+    return out
+
+
+def patch_summary_data(p: PatchSummary, mails: Optional[dict] = None, bodies: bool = False) -> dict:
+    verdicts = [verdict_data(v) for v in p.verdicts]
     return {
+        # what was said of this patch; of the whole series only where the series went (the series'
+        # line has the rest)
+        "status": status_line([v for v in verdicts if v["scope"] == "patch" and v["kind"] != "superseded"
+                               or v["scope"] == "series" and v["kind"] in ("applied", "dropped")]),
         "msgid": p.msgid, "counter": p.counter, "title": p.title, "author": person(p.author),
         "version": p.version, "series": p.series, "replies": p.replies,
         "participants": [participant_data(x) for x in p.participants],
         "trailers": [trailer_data(t) for t in p.trailers],
-        "verdicts": [verdict_data(v) for v in p.verdicts],
+        "verdicts": verdicts,
         "questions": [question_data(q) for q in p.questions],
         "open_questions": [question_data(q) for q in p.open_questions],
         "action_items": [action_data(a) for a in p.actions],
         "comments": [comment_data(c) for c in p.comments],
         "versions": {"version": p.version, "previous": link_data(p.link),
                      "changelog": [changelog_data(e) for e in p.changelog]},
+        "thread": thread_data(p.thread, mails or {}, bodies),
     }
 
 
-def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
+def series_summary_data(s: SeriesSummary, summary: Summary, bodies: bool = False) -> dict:
     h = summary.histories[s.history] if summary.histories else None
     members = list(h.series) if h else [s.index]
     prev = None
@@ -131,13 +219,15 @@ def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
     nxt = None
     if s.next is not None:
         nxt = {"series": s.next, "version": summary.series[s.next].version}
+    verdicts = [verdict_data(v) for v in s.verdicts]
     return {
+        "status": status_line(verdicts, {"next": nxt}, s.total or len(s.patches)),
         "index": s.index, "version": s.version, "rfc": s.rfc, "resend": s.resend, "title": s.title,
         "sender": person(s.sender), "date": iso(s.date), "cover": s.cover, "total": s.total,
         "missing": list(s.missing), "complete": not s.missing, "messages": s.messages,
         "participants": [participant_data(x) for x in s.participants],
         "trailers": [trailer_data(t) for t in s.trailers],
-        "verdicts": [verdict_data(v) for v in s.verdicts],
+        "verdicts": verdicts,
         "questions": [question_data(q) for q in s.questions],
         "open_questions": [question_data(q) for q in s.open_questions],
         "action_items": [action_data(a) for a in s.actions],
@@ -149,7 +239,8 @@ def series_summary_data(s: SeriesSummary, summary: Summary) -> dict:
             "dropped_patches": [{"msgid": m, "counter": c, "title": t} for m, c, t in s.dropped_patches],
             "new_patches": [p.msgid for p in s.patches if p.link is not None and p.link.previous is None],
         },
-        "patches": [patch_summary_data(p) for p in s.patches],
+        "patches": [patch_summary_data(p, summary.mails, bodies) for p in s.patches],
+        "thread": thread_data(s.thread, summary.mails, bodies),
     }
 
 
@@ -159,13 +250,14 @@ def history_data(h: History, summary: Summary) -> dict:
                          for i in h.series]}
 
 
-def summary_data(summary: Summary) -> dict:
+def summary_data(summary: Summary, bodies: bool = False) -> dict:
+    """`bodies`: each reply of the thread views carries its text (for the HTML page)."""
     return {
         "version": __version__,
         "command": "summarize",
         "inputs": list(summary.inputs),
         "errors": [e.as_dict() for e in summary.errors],
         "histories": [history_data(h, summary) for h in summary.histories],
-        "series": [series_summary_data(s, summary) for s in summary.series],
+        "series": [series_summary_data(s, summary, bodies) for s in summary.series],
         "stats": dict(summary.stats),
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
+from .summary_data import clip_distinct
 from .summary_text import clip, outcome, patch_label, place, version_name, who
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
@@ -49,7 +50,7 @@ def render(data: dict) -> str:
 
 def _series(s: dict, all_series: list) -> list[str]:
     v = s["versions"]
-    out = ["", f"### {version_name(s)}: {esc(s['title'])}", ""]
+    out = ["", f"### {version_name(s)}: {esc(s['title'])}", "", f"**Status:** {esc(s['status'])}", ""]
     facts = [f"by {esc(who(s['sender']))}", (s["date"] or "")[:10], f"{len(s['patches'])} patches",
              "complete" if s["complete"] else "missing " + ", ".join(map(str, s["missing"])), f"{s['messages']} mails"]
     if v["previous"]:
@@ -77,8 +78,9 @@ def _series(s: dict, all_series: list) -> list[str]:
     out.append("")
     out.append("| # | patch | change since previous | trailers | verdicts in replies |")
     out.append("|---|---|---|---|---|")
+    titles = dict(zip((p["msgid"] for p in s["patches"]), clip_distinct([p["title"] for p in s["patches"]], 80)))
     for p in s["patches"]:
-        out.append(_patch_row(s, p))
+        out.append(_patch_row(s, p, titles[p["msgid"]]))
     if v["dropped_patches"]:
         out.append("")
         out.append("Dropped since the previous version: " + "; ".join(
@@ -146,16 +148,17 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 
 def _verdict(x: dict) -> str:
-    formal = "" if x["formal"] else " (informal, no trailer)"
-    return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”"
+    formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
+    then = f" — {esc(outcome(x['next_version']))}" if x.get("next_version") else ""
+    return f"{x['kind']}{formal} by {esc(who(x['person']))} — “{esc(clip(x['why']['text'], 120))}”{then}"
 
 
-def _patch_row(s: dict, p: dict) -> str:
+def _patch_row(s: dict, p: dict, title: str) -> str:
     link = p["versions"]["previous"]
     if link is None:
         change = ""
     elif link["previous"] is None:
-        change = "new"
+        change = "previous version not in the input" if link["how"] == "missing" else "new"
     elif link["identical"]:
         change = "same diff" + (", log changed" if link["log_changed"] else "")
     else:
@@ -168,5 +171,5 @@ def _patch_row(s: dict, p: dict) -> str:
                          for t in p["trailers"])
     verdicts = ", ".join(f"{x['kind']}{'' if x['formal'] else ' (informal)'} {esc(who(x['person']))}"
                          for x in p["verdicts"] if x["scope"] == "patch")
-    return (f"| {patch_label(s, p['counter'])} | {esc(clip(p['title'], 80))} | {change} | {trailers} | "
+    return (f"| {patch_label(s, p['counter'])} | {esc(title)} | {change} | {trailers} | "
             f"{verdicts} |")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from .fmt import errors_section
+from .summary_data import clip_distinct
 
 WIDTH = 100
 
@@ -69,6 +70,7 @@ def _series(s: dict, all_series: list) -> list[str]:
     state = "complete" if s["complete"] else "missing " + ", ".join(str(n) for n in s["missing"])
     out.append(f"-- {version_name(s)} (series {s['index']}) \"{s['title']}\" by {who(s['sender'])}, "
                f"{(s['date'] or '')[:10]}: {len(s['patches'])} patches, {state}, {s['messages']} mails")
+    out.append(f"   status: {s['status']}")
     links = []
     if v["previous"]:
         p = v["previous"]
@@ -91,13 +93,15 @@ def _series(s: dict, all_series: list) -> list[str]:
         out.extend(f"     * {clip(x, WIDTH)}" for x in e["items"])
     if v["dropped_patches"]:
         out.append("   dropped since the previous version: "
-                   + "; ".join(f"{d['counter']}: {clip(d['title'], 60)}" for d in v["dropped_patches"]))
+                   + "; ".join(f"{d['counter']}: {t}" for d, t in
+                               zip(v["dropped_patches"], clip_distinct([d["title"] for d in v["dropped_patches"]], 60))))
     series_verdicts = [x for x in s["verdicts"] if x["scope"] == "series"]
     for x in series_verdicts:
         out.append(f"   verdict on the whole series: {_verdict(x)}")
     out.append("   patches:")
-    for p in s["patches"]:
-        out.extend(_patch(s, p))
+    titles = clip_distinct([p["title"] for p in s["patches"]], 70)
+    for p, title in zip(s["patches"], titles):
+        out.extend(_patch(s, p, title))
     open_q = s["open_questions"]
     if open_q:
         out.append(f"   open questions ({len(open_q)}):")
@@ -118,18 +122,21 @@ def _series(s: dict, all_series: list) -> list[str]:
 
 
 def _verdict(x: dict) -> str:
-    formal = "" if x["formal"] else " (informal, no trailer)"
-    return f"{x['kind']}{formal} by {who(x['person'])} [{x['why']['rule']}: \"{clip(x['why']['text'], 70)}\"]"
+    formal = "" if x["formal"] or x["why"]["rule"].startswith("event/") else " (informal, no trailer)"
+    then = f" -> {outcome(x['next_version'])}" if x.get("next_version") else ""
+    return (f"{x['kind']}{formal} by {who(x['person'])} [{x['why']['rule']}: \"{clip(x['why']['text'], 70)}\"] "
+            f"{x['where']['msgid']}{then}")
 
 
-def _patch(s: dict, p: dict) -> list[str]:
+def _patch(s: dict, p: dict, title: str) -> list[str]:
     out = []
     label = patch_label(s, p["counter"])
     link = p["versions"]["previous"]
     change = ""
     if link is not None:
         if link["previous"] is None:
-            change = "  [new in this version]"
+            change = ("  [previous version not in the input]" if link["how"] == "missing"
+                      else "  [new in this version]")
         elif link["identical"]:
             change = f"  [same diff as {link['previous_counter']}/ of the previous version" + (
                 ", commit message changed]" if link["log_changed"] else "]")
@@ -137,7 +144,9 @@ def _patch(s: dict, p: dict) -> list[str]:
             files = [f for f in link["interdiff"] if f["status"] != "unchanged"]
             change = f"  [changed since the previous version's {link['previous_counter']}/: {len(files)} file" + (
                 "s" if len(files) != 1 else "") + "]"
-    out.append(f"     {label:>5} {clip(p['title'], 70)}{change}")
+    out.append(f"     {label:>5} {title}{change}")
+    if p["status"] != "no verdict yet":
+        out.append(f"           status: {p['status']}")
     if link is not None and link["previous"] is not None and not link["identical"]:
         for f in link["interdiff"]:
             if f["status"] == "unchanged":
@@ -152,7 +161,7 @@ def _patch(s: dict, p: dict) -> list[str]:
             parts.append(f"{t['key']}: {who(t['person']) if t['person'] else t['value']} ({t['status']}{flag})")
         out.append("           trailers: " + "; ".join(parts))
     for x in p["verdicts"]:
-        if x["scope"] == "patch" and not x["formal"]:
+        if x["scope"] == "patch" and not x["formal"] and x["kind"] not in ("superseded", "dropped"):
             out.append(f"           verdict: {_verdict(x)}")
     groups: "OrderedDict[tuple, list]" = OrderedDict()
     for c in p["comments"]:

@@ -75,7 +75,8 @@ class TrailerGiven:
     patch: str                # msgid of the patch it applies to
     counter: Optional[int]
     source: str               # "log" (in the patch as posted) | "reply" | "cover-reply"
-    status: str               # log: "carried" | "picked-up" | "new"; reply: "given"; or "dropped"
+    status: str               # log: "carried" | "picked-up" | "new" | "unknown" (no previous version in the
+                              # input to compare with); reply: "given"; or "dropped"
     msgid: str                # the mail it is in (for "dropped": the mail it was in before)
     given_by: Optional[Person] = None
     mismatch: bool = False    # names someone other than the sender of the reply
@@ -86,12 +87,18 @@ class TrailerGiven:
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: str                 # "ack" | "review" | "test" | "nack"
+    # "ack" | "review" | "test" | "nack" (the NAK event), and the events of events.py / summarize.py:
+    # "applied" | "dropped" | "changes-requested" | "build-failure" | "test-failure" | "superseded"
+    kind: str
     formal: bool              # a trailer (Acked-by: ...) rather than prose ("an enthusiastic Ack")
     person: Person
     where: Where
     scope: str                # "patch" | "series" (given on the cover)
     why: Why
+    role: str = ""            # the sender's role: "author" | "reviewer" | "maintainer" | "bot"
+    tree: str = ""            # applied/dropped: the tree or branch named ("mm-unstable")
+    next: Optional[str] = None  # superseded/dropped between versions: msgid of the version that replaced it
+    outcome: Optional["Outcome"] = None  # an objection or failure the next version's changelog credits as fixed
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class ActionItem:
     target_version: Optional[int] = None  # "in v1", "in the next version" (-> version + 1)
     identifiers: tuple = ()   # code names in the item (FOLL_PTRACE, copy_present_page)
     outcome: Optional[Outcome] = None
+    scope: str = "series"     # "out-of-scope": the reviewer put it outside this series ("not for this series to fix")
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,8 @@ class FileInterdiff:
 class PatchLink:
     previous: Optional[str]   # msgid of the same patch in the previous version (None: new patch)
     previous_counter: Optional[int]
-    how: str                  # "patch-id" | "title" | "similarity" | "new"
+    how: str                  # "patch-id" | "title" | "normalised-title" | "similarity" | "new" | "missing"
+                              # ("missing": the previous version is not (wholly) in the input)
     score: float
     identical: bool           # same diff (patch-id) as before
     log_changed: bool
@@ -201,6 +210,7 @@ class PatchSummary:
     changelog: tuple
     link: Optional[PatchLink] = None
     replies: int = 0
+    thread: tuple = ()        # (msgid, parent msgid, depth) of the replies under the patch, in thread order
 
     @property
     def open_questions(self) -> tuple:
@@ -239,6 +249,7 @@ class SeriesSummary:
     patches: tuple            # PatchSummary, ...
     dropped_patches: tuple = ()  # (msgid, counter, title) of the previous version not carried on
     messages: int = 0
+    thread: tuple = ()        # (msgid, parent msgid, depth) of the replies to the cover (or loose in the series)
 
     @property
     def open_questions(self) -> tuple:
@@ -259,3 +270,4 @@ class Summary:
     histories: tuple
     errors: list
     stats: dict = field(default_factory=dict)
+    mails: dict = field(default_factory=dict)  # msgid -> Message: the mails the thread views show

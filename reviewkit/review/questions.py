@@ -24,15 +24,21 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from .actions import QUESTION_FORM, REQUEST_RULES
 from .context import Context, is_bot
 from .model import Anchor, Question, Reply, Where, Why
-from .text import Block, norm, own_text, sentences, shorten, substantive
+from .text import Block, is_question, norm, own_text, sentences, shorten, substantive
 
 _TAG = re.compile(r"^(?:right|correct|no|yes|ok|okay|agreed|true|huh|hm+|eh|or not|isn't it|no\?|yes or no|"
                   r"or|anyone|thoughts|comments|ideas|opinions|objections|makes sense)\W*$", re.I)
 _RHETORICAL = re.compile(r"^(?:so\s+)?(?:why do i care|so what|guess what|why does (?:this|that|it) matter|"
                          r"what does (?:this|that) mean|you know what|why\?|how so)\b", re.I)
-_SED = re.compile(r"^s/[^/\s]+/[^/]*/")
+_ASKS_FOR = [rx for rule, rx in REQUEST_RULES if rule in QUESTION_FORM and rule not in ("request/why-not",
+                                                                                          "request/we-had-better")]
+_MUSING = re.compile(r"^(?:so\s+|and\s+|but\s+)?I (?:wonder|guess|suppose)\b|^what do you think\b|"
+                     r"^(?:any )?thoughts\b|^would (?:that|this|it) (?:be )?(?:much |a lot |any )?"
+                     r"(?:cleaner|simpler|better|easier|nicer|work)\b", re.I)
+_SED = re.compile(r"^s/[^/]+/[^/]*/")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _STOP = frozenset("""a about above after again against all also am an and any are aren't as at be because been
 before being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
@@ -54,15 +60,11 @@ class Draft:
     follows: Optional[int] = None
 
 
-def is_question(text: str) -> bool:
-    return text.rstrip(" )\"'*_").endswith("?")
-
-
 def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], anchor: Optional[Anchor],
            where: Where, role: str) -> list[Draft]:
     """Questions in one own-text block of a reviewer's reply."""
     sender = ctx.by_id[msgid].sender
-    if role in ("author", "bot"):
+    if role in ("author", "bot") or not _to_author(ctx, msgid):
         return []
     sents = sentences(block)
     out: list[Draft] = []
@@ -79,6 +81,9 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
         if words <= 2 and all(_TAG.match(t) for t in texts):
             group.clear()
             return  # a confirmation tag ("Right?"): the statement before it is the point
+        if any(rx.search(text) for rx in _ASKS_FOR):
+            group.clear()
+            return  # "Can we please have a nice overview?": a request in question form (actions.py lists it)
         if _SED.match(texts[0]):
             group.clear()
             return  # "s/too/to/?" proposes a fix: it is a request, not a question
@@ -90,6 +95,9 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
             context = shorten(" ".join(ln.text.strip() for ln in paras[-1][-2:]), 160) if paras else ""
             text = f"{text} (about: \"{context}\")"
             rule = "question/short-reply-to-quote"
+        if _MUSING.match(texts[0]) or text.rstrip().endswith("??") or _to_someone_else(ctx, msgid, texts[0]):
+            group.clear()
+            return  # "I wonder if it was missed?", "Why would DAX want this??": thinking aloud, not asking
         if _RHETORICAL.match(texts[0]) and len(group) == 1 and words <= 5 and first.paragraphs_after >= 1:
             group.clear()
             return  # "Why do I care?" and the asker's own answer follows
@@ -115,6 +123,56 @@ def detect(ctx: Context, msgid: str, block: Block, quote: Optional[Block], ancho
                 out[-1].sentences.extend(norm(x.text) for x in sents[k:] if len(x.text.split()) >= 4)
     flush()
     return out
+
+
+def _to_author(ctx: Context, msgid: str) -> bool:
+    """The mail answers the patch, the cover, the author or the asker's own mail (a ping): a question
+    in it is for the author. Questions in a reply to another reviewer are their side discussion."""
+    parent = ctx.parsed.parent.get(msgid)
+    if parent is None or ctx.parsed.kinds.get(parent) in ("patch", "cover") or parent not in ctx.by_id:
+        return True
+    if _greets_author(ctx, msgid):
+        return True
+    asked = ctx.by_id[parent].sender
+    return ctx.same(asked, ctx.by_id[msgid].sender) or ctx.role(asked, ctx.series_of.get(msgid, 0)) == "author"
+
+
+_GREETING = re.compile(r"^(?:hi|hello|hey|dear)\b[^.!?]{0,60}$", re.I)
+
+
+def _author_first_names(ctx: Context, msgid: str) -> set:
+    i = ctx.series_of.get(msgid)
+    return {ctx.people.person(k).name.split()[0].lower() for k in ctx.authors.get(i, ()) if ctx.people.person(k).name}
+
+
+def _first_names(ctx: Context) -> set:
+    """First names of everyone who wrote in the input ("Hans, do you ...?" names one of them)."""
+    names = ctx.__dict__.get("_first_names")
+    if names is None:
+        names = ctx.__dict__["_first_names"] = {m.sender.name.split()[0].lower() for m in ctx.parsed.messages
+                                                if m.sender and m.sender.name and m.sender.name.split()}
+    return names
+
+
+def _greets_author(ctx: Context, msgid: str) -> bool:
+    """"Hi Tomasz, David,": the mail speaks to the author too."""
+    firsts = _author_first_names(ctx, msgid)
+    for pair in ctx.body(msgid).pairs:
+        for ln in pair.own.lines:
+            if ln.text.strip():
+                line = ln.text.strip()
+                return bool(_GREETING.match(line)) and any(re.search(rf"\b{re.escape(f)}\b", line.lower())
+                                                            for f in firsts)
+    return False
+
+
+def _to_someone_else(ctx: Context, msgid: str, text: str) -> bool:
+    """"+Hans Verkuil +Marek do you remember ...?", "Hans, do you ...?": asked of someone named, not the author."""
+    m = re.match(r"^(?:[+@]([A-Z]\w+)|([A-Z][a-z]+),\s)", text)
+    if not m:
+        return False
+    name = (m.group(1) or m.group(2)).lower()
+    return name in _first_names(ctx) and name not in _author_first_names(ctx, msgid) and (m.group(1) is not None or name not in _STOP)
 
 
 def _contains(paragraph: str, sents: list) -> bool:

@@ -31,7 +31,9 @@ _CODE_END = re.compile(r"(?:;|\{|\}|\};|\*/|\\)\s*$")
 _WS = re.compile(r"\s+")
 
 _ABBR = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|al|approx|resp|incl|esp|viz|Mr|Mrs|Ms|Dr|no|nr)\.", re.I)
-_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=\S)")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*(\s+)(?=\S)")
+_ELLIPSIS_ON = re.compile(r"\.{2,}(?=\s+[a-z])")
+_BULLET_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S")
 
 # Words that end a mail, not a point: "Thanks,", "Cheers", "Best regards".
 _THANKS = re.compile(r"^(?:many thanks|thanks a lot|thank you|thanks|thx|ta|cheers|regards|best regards|kind regards|"
@@ -41,6 +43,7 @@ _CLOSING = re.compile(
     r"|(?:please )?let me know if\b"
     r"|(?:i )?hope (?:this|that|it) (?:helps|clarifies|makes sense|answers)\b"
     r"|hth\b)", re.I)
+_TAKEN = re.compile(r"\b(?:applied|queued|picked (?:it |this |them )?up|dropped)\b", re.I)
 _ANSWER_WORDS = frozenset("yes no yep nope yeah correct right exactly agreed sure indeed true ok okay done fixed "
                           "ack nack nak nope".split())
 _NAME_LINE = re.compile(r"^\s*[-~]?\s*[A-Z][\w'.-]*(?:[ /]+[\w'.-]+){0,2}\s*$")
@@ -237,25 +240,48 @@ class Sentence:
 
 
 def prose_paragraphs(block: Block) -> list[list[QLine]]:
-    """Paragraphs of the replier's prose: code and diff lines split and are dropped."""
-    out = []
+    """Paragraphs of the replier's prose: code and diff lines split and are dropped; a bullet
+    starts a paragraph of its own. Prose that goes on in lower case after code that its last
+    paragraph introduced ("something like:" <code> "at the entry of foo()?") is one sentence:
+    the code is left out as " … "."""
+    out: list = []
+    colon = False     # the last prose paragraph ended with ':'
+    code = False      # code came after it
     for para in block.paragraphs():
         cur: list[QLine] = []
         for ln in para:
             if is_code(ln.text):
                 if cur:
                     out.append(cur)
+                    colon = cur[-1].text.rstrip().endswith(":")
                 cur = []
+                code = True
                 continue
+            if cur and _BULLET_LINE.match(ln.text):
+                out.append(cur)
+                cur = []
+            if not cur and colon and code and out and ln.text.strip()[:1].islower():
+                cur = out.pop() + [QLine(ln.depth, "…", ln.n)]
+            if not cur:
+                colon = code = False
             cur.append(ln)
         if cur:
             out.append(cur)
+            colon, code = cur[-1].text.rstrip().endswith(":"), False
     return out
 
 
 def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph. A closing quote or parenthesis stays with its sentence ("(aside:
+    is this right?)"), and an ellipsis before a lower-case word does not end one ("So... for thp")."""
     protected = _ABBR.sub(lambda m: m.group(0).replace(".", "\0"), text)
-    return [p.replace("\0", ".").strip() for p in _SENT_SPLIT.split(protected) if p.strip()]
+    protected = _ELLIPSIS_ON.sub(lambda m: m.group(0).replace(".", "\0"), protected)
+    out, start = [], 0
+    for m in _SENT_SPLIT.finditer(protected):
+        out.append(protected[start:m.start(1)])
+        start = m.end()
+    out.append(protected[start:])
+    return [p.replace("\0", ".").strip() for p in out if p.strip()]
 
 
 def sentences(block: Block) -> list[Sentence]:
@@ -301,10 +327,14 @@ def _is_name(text: str) -> bool:
     return bool(_NAME_LINE.match(s)) and not s.endswith((".", "?", "!", ":"))
 
 
+def is_question(text: str) -> bool:
+    return text.rstrip(" )\"'*_").endswith("?")
+
+
 def is_closing(sentence: str) -> bool:
     """A sentence that closes a mail: short thanks/regards, "feel free to ...", "hope this helps"."""
     s = sentence.strip()
-    if not s:
+    if not s or _TAKEN.search(s):  # "Thanks, applied." closes a mail and says where the patch went
         return False
     if _CLOSING.match(s):
         return True

@@ -29,7 +29,7 @@ TRACKED = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Reported-by", "
 VERDICT_OF = {"Reviewed-by": "review", "Acked-by": "ack", "Tested-by": "test", "Nacked-by": "nack",
               "Reported-and-tested-by": "test"}
 
-_ACK = re.compile(r"(?<![\w-])(?:ACK|Ack|ACKed|Acked)(?![\w-])|(?<![\w-])(?:my|an?|full|enthusiastic|big|strong)\s+ack(?![\w-])|^ack[.!]?$")
+_ACK = re.compile(r"(?<![\w-])ack (?:for|on) (?:merging|taking|this|the|it|going)\b|(?<![\w-])(?:ACK|Ack|ACKed|Acked)(?![\w-])|(?<![\w-])(?:my|an?|full|enthusiastic|big|strong)\s+ack(?![\w-])|^ack[.!]?$")
 _NACK = re.compile(r"(?<![\w-])(?:NAK|NACK|Nak|Nack|NAKed|NACKed|Nacked|Naked-by)(?![\w-])|(?<![\w-])(?:my|a)\s+nack(?![\w-])")
 _MY_TAG = re.compile(r"(?<![\w-])my\s+(Acked-by|Reviewed-by|Tested-by|ack|review|R-b|A-b|T-b)(?![\w-])", re.I)
 _LGTM = re.compile(r"(?<![\w-])(?:LGTM|looks good to me)(?![\w-])", re.I)
@@ -47,7 +47,10 @@ def _usable(t: Trailer) -> bool:
     return t.key in TRACKED
 
 
-def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[Patch]) -> list[TrailerGiven]:
+def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[Patch],
+                       prev_missing: bool = False) -> list[TrailerGiven]:
+    """`prev_missing`: the previous version is not (wholly) in the input, so a trailer without a
+    predecessor to compare with is "unknown", not "new"."""
     s = ctx.parsed.series[series]
     counter = ctx.counter_of.get(patch.message.msgid)
     mid = patch.message.msgid
@@ -65,6 +68,8 @@ def trailers_for_patch(ctx: Context, series: int, patch: Patch, prev: Optional[P
             status, why = "carried", "also in the previous version's patch"
         elif k in prev_given:
             status, why = "picked-up", f"given in a reply to the previous version ({prev_given[k].msgid})"
+        elif prev is None and prev_missing:
+            status, why = "unknown", "the previous version is not in the input: carried or new cannot be told"
         else:
             status, why = "new", "first seen in this version's patch" if prev else "in the patch as posted"
         out.append(TrailerGiven(t.key, t.person, s.version, series, mid, counter, "log", status, mid, why=why,
@@ -114,14 +119,21 @@ def formal_verdicts(ctx: Context, trailers: list[TrailerGiven]) -> list[Verdict]
     return out
 
 
-def informal_verdicts(ctx: Context, msgid: str, block: Block, formal_keys: set) -> list[Verdict]:
-    """Acks, NAKs and LGTMs in the prose of a reply, without the formal trailer."""
+def informal_verdicts(ctx: Context, msgid: str, block: Block, formal_keys: set, side: bool = False) -> list[Verdict]:
+    """Acks, NAKs and LGTMs in the prose of a reply, without the formal trailer.
+
+    `side`: the block answers a quoted reply, not the patch: "Ack." / "Looks good" there agree
+    with that point, so only an explicit offer of a tag ("feel free to add my Acked-by") or a
+    NAK counts. A sender who gives a formal trailer in the same mail gets no informal verdict."""
     m = ctx.by_id[msgid]
     i = ctx.series_of[msgid]
     if is_bot(m.sender) or ctx.role(m.sender, i) == "author":
         return []
     who = ctx.people.key(m.sender)
-    out = []
+    has_formal = any(k == who for _key, k in formal_keys)
+    out = [] if has_formal else _indented_trailers(ctx, msgid, block, who)
+    if out:
+        return out
     for s in sentences(block):
         text = s.text
         for kind, rx, rule in (("nack", _NACK, "verdict/nak-in-prose"), ("tag", _MY_TAG, "verdict/offers-my-tag"),
@@ -129,6 +141,10 @@ def informal_verdicts(ctx: Context, msgid: str, block: Block, formal_keys: set) 
             hit = rx.search(text)
             if not hit or _NEGATED.search(text[: hit.start()]) or _SOMEONE_ELSES.match(text[hit.end():]):
                 continue
+            if side and kind in ("ack", "review"):
+                continue
+            if has_formal and kind == "review":
+                continue  # "Looks good to me:" above the sender's own trailer
             if kind == "tag":
                 word = hit.group(1).lower()
                 kind = "review" if word.startswith(("rev", "r-")) else "test" if word.startswith(("test", "t-")) else "ack"
@@ -144,8 +160,43 @@ def informal_verdicts(ctx: Context, msgid: str, block: Block, formal_keys: set) 
     return out
 
 
+_INDENTED = re.compile(r"^\s+(Reviewed-by|Acked-by|Tested-by):\s+(.*\S)")
+_CONDITIONAL = re.compile(r"\b(?:assuming|if|once|provided|with (?:that|this|these) (?:fixed|addressed|changed))\b", re.I)
+
+
+def _indented_trailers(ctx: Context, msgid: str, block: Block, who: str) -> list[Verdict]:
+    """"you can add:\n\n    Reviewed-by: Me <me@x>": a tag offered in prose, indented so tools skip it.
+    Offered for an updated patch ("Assuming that's acceptable, you can add ... to the updated patch")
+    it is not a verdict on this one."""
+    lines = block.lines
+    for k, ln in enumerate(lines):
+        hit = _INDENTED.match(ln.text) if ln.depth == 0 else None
+        if not hit:
+            continue
+        before = " ".join(x.text for x in lines[max(0, k - 4):k] if x.depth == 0)
+        after = " ".join(x.text for x in lines[k + 1:k + 3] if x.depth == 0)
+        if _CONDITIONAL.search(before) or re.search(r"\b(?:updated|next|new) (?:patch|version)\b", after):
+            return []
+        if who not in ctx.people.key(_person_of(hit.group(2))) and ctx.people.key(_person_of(hit.group(2))) != who:
+            continue
+        kind = VERDICT_OF[hit.group(1)]
+        m = ctx.by_id[msgid]
+        scope = "series" if ctx.patch_of.get(msgid) is None else "patch"
+        return [Verdict(kind, False, ctx.people.person(who, m.sender), ctx.where(msgid), scope,
+                        Why("verdict/indented-trailer", ln.text.strip(), "a tag offered in prose, indented"))]
+    return []
+
+
+def _person_of(value: str) -> Person:
+    from email.utils import parseaddr
+    name, email = parseaddr(value)
+    return Person(name, email)
+
+
 def participants(ctx: Context, series: int, msgids: list[str], trailers: list[TrailerGiven],
-                 maintainer_roles: Optional[dict]) -> tuple:
+                 maintainer_roles: Optional[dict], acting: frozenset = frozenset()) -> tuple:
+    """`acting`: identity keys of people who applied or dropped a patch here: maintainers of the tree
+    it went to, whether or not MAINTAINERS lists them."""
     counts: dict[str, int] = {}
     tcounts: dict[str, int] = {}
     first: dict[str, Person] = {}
@@ -180,6 +231,8 @@ def participants(ctx: Context, series: int, msgids: list[str], trailers: list[Tr
                     r_of += [x for x in r["reviewer"] if x not in r_of]
             if m_of:
                 roles.append("maintainer")
+        if k in acting and "maintainer" not in roles:
+            roles.append("maintainer")
         out.append(Participant(person, k, tuple(roles), counts.get(k, 0), tcounts.get(k, 0), tuple(m_of),
                                tuple(r_of)))
     return tuple(out)

@@ -26,11 +26,21 @@ from .anchors import function_name
 from .model import Anchor, ChangelogEntry, FileInterdiff, History, Outcome, PatchLink, VersionLink
 
 SIMILARITY_MIN = 0.6
+# Title similarity (difflib ratio) a patch needs to count as the same patch renamed. Measured on the
+# lore corpus (benchmarks/summary_score.py, the golden links): renamed patches score 0.99 ("hmm: X" ->
+# "mm: X"); the closest pairs that are different patches score 0.38-0.78 (a v1 test replaced by new
+# tests, an add-on patch beside the one it extends). 0.8 keeps the first and refuses the second.
+SIMILARITY_MIN_RATIO = 0.8
 MAX_INTERDIFF_LINES = 400
 
 
 def norm_title(title: str) -> str:
     return " ".join(title.lower().split())
+
+
+def loose_title(title: str) -> str:
+    """The title without punctuation: "mm:gup/writeback: add X" and "mm/gup/writeback: add X" agree."""
+    return " ".join(re.sub(r"[^a-z0-9_]+", " ", title.lower()).split())
 
 
 def patch_id(p: Patch) -> Optional[str]:
@@ -52,6 +62,11 @@ def _date_key(s: Series) -> float:
 
 
 def series_order(series: list) -> list[int]:
+    """Posting order when every series has a date (an RFC v1 posted after a v4 comes after it), else
+    by version number (RFC before non-RFC, resends last)."""
+    if all(s.date for s in series):
+        return sorted(range(len(series)), key=lambda i: (_date_key(series[i]), series[i].version,
+                                                         not series[i].is_rfc, series[i].is_resend, i))
     return sorted(range(len(series)), key=lambda i: (series[i].version, not series[i].is_rfc, series[i].is_resend,
                                                      _date_key(series[i]), i))
 
@@ -66,7 +81,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
     for i, s in enumerate(series):
         if s.title:
             by_title.setdefault(norm_title(s.title), []).append(i)
-        for t in set(map(norm_title, s.patch_titles)):
+        for t in set(map(loose_title, s.patch_titles)):
             by_ptitle.setdefault(t, []).append(i)
         for mid in s.patches:
             pid = pids.get(mid)
@@ -80,7 +95,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
         if s.title:
             for j in by_title.get(norm_title(s.title), ()):
                 reasons.setdefault(j, set()).add("subject")
-        own_titles = set(map(norm_title, s.patch_titles))
+        own_titles = set(map(loose_title, s.patch_titles))
         for t in own_titles:
             for j in by_ptitle.get(t, ()):
                 reasons.setdefault(j, set()).add("patch-titles")
@@ -92,9 +107,11 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
             if j == i or pos[j] >= pos[i]:
                 continue
             o = series[j]
-            if o.date and s.date and o.date > s.date and o.version == s.version:
-                continue
-            shared = len(own_titles & set(map(norm_title, o.patch_titles)))
+            if o.date and s.date and o.date > s.date:
+                continue  # posted later: not what this one follows
+            if o.version == s.version and o.is_rfc == s.is_rfc and not s.is_resend and "parse" not in why:
+                continue  # two series of the same version (a patch sent twice): not one after the other
+            shared = len(own_titles & set(map(loose_title, o.patch_titles)))
             overlap = shared / max(1, min(len(own_titles), len(o.patch_titles)))
             # the same cover subject beats a shared patch, which beats nothing; then the latest
             key = (_tier(why, overlap), pos[j])
@@ -102,7 +119,7 @@ def link_series(series: list, patches: dict, pids: dict) -> tuple[dict, list, di
                 best, best_key = j, key
         if best is not None:
             o = series[best]
-            shared = len(own_titles & set(map(norm_title, o.patch_titles)))
+            shared = len(own_titles & set(map(loose_title, o.patch_titles)))
             score = 1.0 if "subject" in reasons[best] else shared / max(1, min(len(own_titles), len(o.patch_titles)))
             links[i] = VersionLink(best, tuple(sorted(reasons[best])), round(score, 2))
     # histories: connected by links, ordered oldest first
@@ -148,6 +165,7 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
     for ci, cm in enumerate(cur.patches):
         cp = patches.get(cm)
         ct = norm_title(cur.patch_titles[ci]) if ci < len(cur.patch_titles) else ""
+        cl = loose_title(ct)
         cfiles = {f.path for f in cp.files} if cp else set()
         for pi, pm in enumerate(prev.patches):
             pp = patches.get(pm)
@@ -158,13 +176,24 @@ def match_patches(prev: Series, cur: Series, patches: dict, pids: dict) -> dict[
             if ct and ct == pt:
                 scored.append((0.95, "title", ci, pi))
                 continue
+            if cl and cl == loose_title(pt):
+                scored.append((0.9, "normalised-title", ci, pi))
+                continue
+            if not (ct and pt):
+                continue
+            sm = difflib.SequenceMatcher(None, ct, pt)
+            if sm.real_quick_ratio() < SIMILARITY_MIN_RATIO or sm.quick_ratio() < SIMILARITY_MIN_RATIO:
+                continue  # upper bounds of the ratio: most pairs end here, cheaply
             pfiles = {f.path for f in pp.files} if pp else set()
-            ratio = difflib.SequenceMatcher(None, ct, pt).ratio() if ct and pt else 0.0
+            ratio = sm.ratio()
             jacc = len(cfiles & pfiles) / len(cfiles | pfiles) if cfiles | pfiles else 0.0
             score = 0.6 * ratio + 0.4 * jacc
-            if score >= SIMILARITY_MIN and ratio >= 0.5:
+            if score >= SIMILARITY_MIN and ratio >= SIMILARITY_MIN_RATIO:
                 scored.append((round(score, 2), "similarity", ci, pi))
-    scored.sort(key=lambda x: (-x[0], abs(x[2] - x[3]), x[2]))
+    # identical diff, then identical title, then the title without punctuation; similarity last, so a
+    # 0.97-similar other patch never takes the place of one with the very same title
+    tier = {"patch-id": 0, "title": 1, "normalised-title": 2, "similarity": 3}
+    scored.sort(key=lambda x: (tier[x[1]], -x[0], abs(x[2] - x[3]), x[2]))
     used_c, used_p, out = set(), set(), {}
     for score, how, ci, pi in scored:
         if ci in used_c or pi in used_p:
@@ -284,7 +313,7 @@ def _uniq(items) -> tuple:
 def patch_link(old: Optional[Patch], new: Patch, prev_counter, how: str, score: float,
                pids: dict) -> PatchLink:
     if old is None:
-        return PatchLink(None, None, "new", 0.0, False, False, ())
+        return PatchLink(None, None, "missing" if how == "missing" else "new", 0.0, False, False, ())
     same = pids.get(old.message.msgid) is not None and pids.get(old.message.msgid) == pids.get(new.message.msgid)
     log_changed = _log_body(old) != _log_body(new)
     files = interdiff(old, new)
@@ -298,14 +327,16 @@ def _log_body(p: Patch) -> str:
 
 # -- did the next version change it? -----------------------------------------------------------
 
-def _function_keys(p: Patch, path: str, function: Optional[str]) -> list:
-    """The lines the patch adds or removes in `function` (context is left out: a rebase moves it)."""
+def _function_keys(p: Patch, path: str, function: Optional[str], context: bool = False) -> list:
+    """The lines the patch adds or removes in `function` (context is left out: a rebase moves it,
+    unless `context`)."""
     out = []
+    kinds = "+- " if context else "+-"
     for fd in p.files:
         if fd.path != path:
             continue
         fl = _file_lines(fd)
-        out.extend(k for k, f in zip(fl.keys, fl.functions) if f == function and k[:1] in "+-")
+        out.extend(k for k, f in zip(fl.keys, fl.functions) if f == function and k[:1] in kinds)
     return out
 
 
@@ -317,7 +348,7 @@ def _hunk_keys(p: Patch, path: str, hunk: int) -> list:
 
 
 def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index: int, version: int,
-                 label: str, other_new: list) -> Outcome:
+                 label: str, other_new: list, others: list = ()) -> Outcome:
     """Did `new` (the same patch in the next version) change the code `anchor` points at?
 
     `other_new` holds (label, Patch) of patches that are new in that version: one of
@@ -338,12 +369,23 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
         return Outcome("unclear", series_index, version, None,
                        f"no patch in v{version} matches the commented one")
     if not any(fd.path == anchor.path for fd in new.files):
+        moved = _moved(anchor, others)
+        if moved is not None:
+            return moved_outcome(anchor, moved, series_index, version, label)
         return Outcome("addressed", series_index, version, new.message.msgid,
                        f"{label} no longer changes {anchor.path}")
     if anchor.function:
         after = _function_keys(new, anchor.path, anchor.function)
         if after != before:
             delta = _delta(before, after)
+            if after and _still_there(anchor, _function_keys(new, anchor.path, anchor.function, context=True)):
+                # the function changed, but not the lines the reviewer quoted: no evidence either way
+                return Outcome("unclear", series_index, version, new.message.msgid,
+                               f"{label} changes {where} ({delta}), but the quoted lines are still there")
+            if not after:
+                moved = _moved(anchor, others)
+                if moved is not None:
+                    return moved_outcome(anchor, moved, series_index, version, label)
             what = f"no longer changes {where}" if not after else f"changes {where} ({delta})"
             return Outcome("addressed", series_index, version, new.message.msgid, f"{label} {what}")
     else:
@@ -363,6 +405,35 @@ def code_outcome(anchor: Anchor, old: Patch, new: Optional[Patch], series_index:
             return Outcome("unclear", series_index, version, p.message.msgid,
                            f"{label} leaves {where} as it was, but {lab} (new in v{version}) changes it")
     return Outcome("not-addressed", series_index, version, new.message.msgid, f"{label} leaves {where} as it was")
+
+
+def _still_there(anchor: Anchor, after: list) -> bool:
+    """Every line the comment quoted is still in the new version's diff of that function, as it was."""
+    quoted = [q[:1] + " ".join(q[1:].split()) for q in anchor.quoted if q[:1] in "+- " and len(q[1:].strip()) > 3]
+    keys = set(after)
+    return bool(quoted) and all(q in keys for q in quoted)
+
+
+def _moved(anchor: Anchor, others: list):
+    """(label, Patch) of another patch of the next version that now changes the commented code."""
+    for lab, p in others:
+        if _touches(p, anchor):
+            return lab, p
+    return None
+
+
+def moved_outcome(anchor: Anchor, moved: tuple, series_index: int, version: int, label: str) -> Outcome:
+    """The commented code went to another patch: addressed only if the quoted lines did not go with it."""
+    lab, p = moved
+    where = f"{anchor.function}() in {anchor.path}" if anchor.function else anchor.path
+    lines = (_function_keys(p, anchor.path, anchor.function, context=True) if anchor.function else
+             [ln.kind + " ".join(ln.text.split()) for fd in p.files if fd.path == anchor.path
+              for h in fd.hunks for ln in h.lines])
+    if _still_there(anchor, lines):
+        return Outcome("not-addressed", series_index, version, p.message.msgid,
+                       f"{where} moved from {label} to {lab} with the quoted lines as they were")
+    return Outcome("unclear", series_index, version, p.message.msgid,
+                   f"{where} moved from {label} to {lab}, changed: the quoted lines are not there as they were")
 
 
 def _nhunks(p: Patch, path: str) -> int:
