@@ -89,7 +89,7 @@ class Guard:
     value / `#if` line) was found `value` (True/False, or a case label's text, or "default")."""
     expr: Node
     value: object
-    kind: str = "test"          # test | case | config
+    kind: str = "test"          # test | case | config | branch (a whole if condition)
 
     @property
     def call(self) -> str:
@@ -142,6 +142,7 @@ class CFG:
         self._at: dict[int, int] = {}             # tree-sitter node id -> graph node
         self._labels: dict[str, int] = {}
         self._else_target: dict[int, int] = {}     # if_statement id -> where its false outcome goes
+        self._loop_exit: dict[int, int] = {}       # loop head -> the statement after the loop
         self._loops: list[tuple[Node, int]] = []   # (loop node, head)
         self.entry = self._new("entry")
         self.exit = self._new("exit")
@@ -193,11 +194,17 @@ class CFG:
             alt = s.child_by_field_name("alternative")
             then_i = self._stmt(cons, nxt, ctx) if cons is not None else nxt
             else_i = self._seq(alt.named_children, nxt, ctx) if alt is not None else nxt
-            self._else_target[s.id] = else_i
-            return self._place(s, self._cond(s.child_by_field_name("condition"), then_i, else_i))
+            cond = s.child_by_field_name("condition")
+            # one node per arm: it dominates the arm, with the whole condition and its value
+            then_b, else_b = self._new("branch", cond, True), self._new("branch", cond, False)
+            self._edge(then_b, then_i)
+            self._edge(else_b, else_i)
+            self._else_target[s.id] = else_b
+            return self._place(s, self._cond(cond, then_b, else_b))
         if t in ("while_statement", "for_statement"):
             head = self._new("join", s)
             self._loops.append((s, head))
+            self._loop_exit[head] = nxt
             step = head
             if t == "for_statement":
                 update = s.child_by_field_name("update")
@@ -213,6 +220,7 @@ class CFG:
         if t == "do_statement":
             head = self._new("join", s)
             self._loops.append((s, head))
+            self._loop_exit[head] = nxt
             cond = s.child_by_field_name("condition")
             test = self._cond(cond, head, nxt) if cond is not None else nxt
             body = s.child_by_field_name("body")
@@ -402,15 +410,17 @@ class CFG:
 
     def guards(self, node: Node) -> list[Guard]:
         """Conditions that hold whenever `node` runs, nearest first."""
+        return [g for g in self.all_guards(node) if g.kind != "branch"]
+
+    def all_guards(self, node: Node) -> list[Guard]:
+        """guards() and, for each if whose arm holds `node` (or that it follows after an arm
+        that left), the whole condition: Guard(kind="branch", value=True for the then-arm).
+        `if (a && b) ... else X`: X has the branch guard `a && b` false, and no atom guard."""
         out = []
-        for i in self.dominators(node)[1:] if self.index_of(node) is not None else []:
+        for i in self.dominators(node):
             n = self.nodes[i]
-            if n.kind in ("assume", "case", "config"):
+            if n.kind in ("assume", "case", "config", "branch"):
                 out.append(Guard(n.ast, n.value, "test" if n.kind == "assume" else n.kind))
-        own = self.index_of(node)
-        if own is not None and self.nodes[own].kind in ("assume", "case", "config"):
-            n = self.nodes[own]
-            out.insert(0, Guard(n.ast, n.value, "test" if n.kind == "assume" else n.kind))
         return out
 
     def guarded_by(self, node: Node, call: str, var: Optional[str] = None,
@@ -430,24 +440,35 @@ class CFG:
             return bool(g.value)
         return None
 
+    def _next(self, n: int) -> list[int]:
+        """Successors within one iteration: a back edge to a loop's head leads on to the loop's
+        exit instead (this iteration was the last), other back edges lead nowhere."""
+        out = []
+        for s, _j in self.nodes[n].succ:
+            if (n, s) not in self._back:
+                out.append(s)
+            elif s in self._loop_exit:
+                out.append(self._loop_exit[s])
+        return out
+
     def _forward(self, start: int) -> set[int]:
         """Nodes reachable from `start` over forward edges (one loop iteration)."""
         got = self._reach_cache.get(start)
         if got is None:
             got = set()
-            stack = [s for s, _j in self.nodes[start].succ if (start, s) not in self._back]
+            stack = self._next(start)
             while stack:
                 n = stack.pop()
                 if n in got:
                     continue
                 got.add(n)
-                stack.extend(s for s, _j in self.nodes[n].succ if (n, s) not in self._back)
+                stack.extend(self._next(n))
             self._reach_cache[start] = got
         return got
 
     def _has_call(self, i: int, names: frozenset, after: int = -1, before: Optional[int] = None) -> bool:
         ast = self.nodes[i].ast
-        if ast is None or self.nodes[i].kind in ("assume", "case", "config", "join", "label"):
+        if ast is None or self.nodes[i].kind in ("assume", "case", "config", "join", "label", "branch"):
             return False
         stack = [ast]
         while stack:
@@ -470,7 +491,7 @@ class CFG:
         if names and self._has_call(ia, names, after=a.end_byte):
             return False
         seen = set()
-        stack = [s for s, _j in self.nodes[ia].succ if (ia, s) not in self._back]
+        stack = self._next(ia)
         while stack:
             n = stack.pop()
             if n in seen:
@@ -482,7 +503,7 @@ class CFG:
                 continue
             if names and self._has_call(n, names):
                 continue
-            stack.extend(s for s, _j in self.nodes[n].succ if (n, s) not in self._back)
+            stack.extend(self._next(n))
         return False
 
     def on_every_path(self, a: Node, b: Node, names: Iterable[str]) -> bool:
