@@ -498,9 +498,11 @@ class CFG:
             stack.extend(n.named_children)
         return False
 
-    def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = ()) -> bool:
+    def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = (),
+                stop: Optional[Callable[[Node], bool]] = None) -> bool:
         """Can control go from `a` on to `b` (forward edges only), with no call to one of
-        `avoiding` in between?"""
+        `avoiding` in between, and through no statement or condition atom for which `stop(ast)`
+        holds (e.g. a NULL test of a pointer)?"""
         ia, ib = self.index_of(a), self.index_of(b)
         if ia is None or ib is None:
             return False
@@ -521,6 +523,8 @@ class CFG:
                     return True
                 continue
             if names and self._has_call(n, names):
+                continue
+            if stop is not None and self.nodes[n].kind in ("stmt", "test") and stop(self.nodes[n].ast):
                 continue
             stack.extend(self._next(n))
         return False
