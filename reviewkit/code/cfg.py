@@ -14,7 +14,8 @@ Edges from `return`/`break`/`continue`/`goto` (and calls that never return: BUG(
 jumps; edges that close a cycle (end of a loop body, `continue`, `goto retry`) are back edges, and
 the path queries follow forward edges only ("within one iteration"). Kernel iterator macros
 (`list_for_each_entry(...) {`) are loops (the normaliser turns them into `while`); `#if`/`#ifdef`
-inside a body is a branch either way may take (a `config` test).
+inside a body with an `#else` is a branch either way may take (a `config` test), one without is
+read as compiled in (a check under `#ifdef CONFIG_ARCH_ENABLE_THP_MIGRATION` guards what follows).
 
 Queries take tree-sitter nodes of the function (any node: it is placed at the statement or
 condition atom that holds it):
@@ -270,7 +271,9 @@ class CFG:
                 if not (alt is not None and c.id == alt.id) and c.id not in
                 {x.id for x in (s.child_by_field_name(f) for f in _PREPROC_HEAD) if x is not None}]
         then_i = self._seq(body, nxt, ctx)
-        else_i = self._stmt(alt, nxt, ctx) if alt is not None else nxt
+        if alt is None:
+            return then_i   # `#ifdef CONFIG_X ... #endif`: read as compiled in (what it tests holds there)
+        else_i = self._stmt(alt, nxt, ctx)
         test = self._new("test", s)
         for value, target in ((True, then_i), (False, else_i)):
             a = self._new("config", s, value)
@@ -547,6 +550,31 @@ class CFG:
                 return False
             if n != self.entry and self._has_call(n, wanted):
                 continue
+            stack.extend(self._next(n))
+        return True
+
+    def always_passes(self, node: Node, holds: Callable[[Guard], bool]) -> bool:
+        """Does every path from the entry to `node` pass a condition outcome for which
+        `holds(guard)` is true?  Unlike guards() this sees disjunctions: the then-arm of
+        `if (pmd_trans_huge(x) || pmd_devmap(x))` passes one of the two on every path."""
+        ib = self.index_of(node)
+        if ib is None or ib not in self._idom:
+            return False
+        marks = {}
+        seen, stack = set(), [self.entry]
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n == ib:
+                return False
+            nd = self.nodes[n]
+            if nd.kind in ("assume", "case"):
+                if n not in marks:
+                    marks[n] = holds(Guard(nd.ast, nd.value, "test" if nd.kind == "assume" else "case"))
+                if marks[n]:
+                    continue
             stack.extend(self._next(n))
         return True
 
