@@ -97,10 +97,10 @@ def _test_behind(x: Guard, fn_body: Node) -> tuple[str, list, Node]:
     return "", [], x.expr
 
 
-def known(node: Node, spellings: set, when_true: Iterable[str], when_false: Iterable[str] = ()) -> bool:
+def known(node: Node, spellings: Optional[set], when_true: Iterable[str], when_false: Iterable[str] = ()) -> bool:
     """Is `node` reached only through a test saying so about the entry: a call in `when_true` on
     one of its spellings found true, or one in `when_false` found false (on every path: either
-    arm of an `||` counts)?"""
+    arm of an `||` counts)?  `spellings=None`: whatever the test's arguments."""
     yes, no = frozenset(when_true), frozenset(when_false)
     g = cfg_of(node)
     if g is None:
@@ -113,7 +113,8 @@ def known(node: Node, spellings: set, when_true: Iterable[str], when_false: Iter
         name, args, _call = _test_behind(x, fn_body)
         if not ((name in yes and x.value is True) or (name in no and x.value is False)):
             return False
-        return any(a in spellings or a.lstrip("&") in spellings or f"*{a}" in spellings for a in args)
+        return spellings is None or any(a in spellings or a.lstrip("&") in spellings or f"*{a}" in spellings
+                                        for a in args)
 
     return g.always_passes(node, says)
 
