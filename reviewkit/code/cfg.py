@@ -502,10 +502,11 @@ class CFG:
         return False
 
     def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = (),
-                stop: Optional[Callable[[Node], bool]] = None) -> bool:
+                stop: Optional[Callable[[Node], bool]] = None, nonnull: Optional[str] = None) -> bool:
         """Can control go from `a` on to `b` (forward edges only), with no call to one of
         `avoiding` in between, and through no statement or condition atom for which `stop(ast)`
-        holds (e.g. a NULL test of a pointer)?"""
+        holds (e.g. a NULL test of a pointer)?  With `nonnull="folio"`, a path that found
+        `folio` NULL (`if (!folio)`) cannot then find it non-NULL (`if (folio)`)."""
         ia, ib = self.index_of(a), self.index_of(b)
         if ia is None or ib is None:
             return False
@@ -515,21 +516,26 @@ class CFG:
         if names and self._has_call(ia, names, after=a.end_byte):
             return False
         seen = set()
-        stack = self._next(ia)
+        stack = [(n, False) for n in self._next(ia)]
         while stack:
-            n = stack.pop()
-            if n in seen:
+            n, null = stack.pop()
+            if (n, null) in seen:
                 continue
-            seen.add(n)
+            seen.add((n, null))
+            nd = self.nodes[n]
             if n == ib:
                 if not (names and self._has_call(ib, names, before=b.start_byte)):
                     return True
                 continue
             if names and self._has_call(n, names):
                 continue
-            if stop is not None and self.nodes[n].kind in ("stmt", "test") and stop(self.nodes[n].ast):
+            if stop is not None and nd.kind in ("stmt", "test") and stop(nd.ast):
                 continue
-            stack.extend(self._next(n))
+            if nonnull is not None and nd.kind == "assume" and Guard(nd.ast, nd.value).subject == nonnull:
+                if null and nd.value:
+                    continue   # found NULL on this path, now non-NULL: not a real path
+                null = null or not nd.value
+            stack.extend((s, null) for s in self._next(n))
         return False
 
     def called_before(self, node: Node, names: Iterable[str]) -> bool:
