@@ -44,7 +44,7 @@ from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/pmd-entry-not-present", severity="warning", scope="function",
-            summary="a pmd read from the table is known present (not a migration/softleaf entry) before pmd_folio/pmd_page/...")
+            summary="a pmd read from the table is known present (not a migration entry) before pmd_folio/pmd_page/...")
 
 PRESENT_ONLY = frozenset({"pmd_folio", "pmd_page", "pmd_pfn", "pmd_write", "pmd_dirty", "pmd_young", "pmd_pgprot"})
 PRESENT_IF_TRUE = frozenset({"pmd_present", "pmd_trans_huge", "pmd_devmap", "is_huge_zero_pmd", "pmd_is_huge"})
