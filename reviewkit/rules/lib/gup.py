@@ -374,19 +374,6 @@ def _condition_flag(atom: Node, value: bool) -> Optional[str]:
     return None
 
 
-def conditions_before(fn_node: Node, end: int) -> list:
-    """Condition nodes of if statements that start before byte `end`."""
-    out, stack = [], [fn_node]
-    while stack:
-        n = stack.pop()
-        if n.type == "if_statement" and n.start_byte < end:
-            cond = n.child_by_field_name("condition")
-            if cond is not None:
-                out.append(cond)
-        stack.extend(n.children)
-    return out
-
-
 def if_statements(fn_node: Node) -> list:
     out, stack = [], [fn_node]
     while stack:

@@ -267,12 +267,6 @@ def condition(if_node: Node) -> Optional[Node]:
     return if_node.child_by_field_name("condition")
 
 
-def exits(stmt: Optional[Node]) -> bool:
-    """Does the statement always leave (return/continue/break/goto) rather than fall out its end?"""
-    g = _graph(stmt) if stmt is not None else None
-    return g is not None and g.reachable(stmt) and not g.falls_out(stmt)
-
-
 def guarded_by(node: Node, stop: Node, test: Callable[[Node, bool], bool]) -> bool:
     """Does `node` run only under a condition for which test(condition, value) holds?  Asked of
     each atom (the parts of a condition between &&, || and !: `if (!pte_present(x) && y)` gives
