@@ -213,12 +213,13 @@ def _copy_target(occ):
 
 def first_unchecked_use(fn_body, names: set, call):
     """The first use of one of `names` after `call` that a path from the call reaches without a
-    NULL test of them (`if (!pte)`, `VM_BUG_ON(!pte)`) on the way, or None."""
+    NULL test of them (`if (!pte)`, `VM_BUG_ON(!pte)`, `pte && ...`) on the way, or None."""
     g = cfg_of(call)
     found = {n: P.occurrences(fn_body, n) for n in names}
 
-    def tests(ast):
-        return any(_is_test(o) for n in found for o in P.occurrences(ast, n))
+    def tested(ast, before=None):
+        return any(_is_test(o) and (before is None or o.end_byte <= before) for n in found
+                   for o in P.occurrences(ast, n))
 
     pos = _climb(call).end_byte
     while True:
@@ -227,15 +228,8 @@ def first_unchecked_use(fn_body, names: set, call):
             return None
         occ = min(later, key=lambda o: o.start_byte)
         pos = occ.end_byte
-        if _is_test(occ):
-            if g is None:
-                return None
-            continue  # the test itself
-        stmt = _statement(occ)
-        if any(_is_test(o) and o.end_byte <= occ.start_byte for n in found for o in P.occurrences(stmt, n)):
-            continue  # `pte && pte_young(ptep_get(pte))`
-        if g is not None and not g.reaches(call, occ, stop=tests):
-            continue  # only after a test, or on another path
+        if _is_test(occ) or tested(_statement(occ), occ.start_byte) or not g.reaches(call, occ, stop=tested):
+            continue  # the test itself, a use only after one, or on another path
         if _is_assignment_target(occ) or _returned(occ):
             return None  # overwritten, or handed to the caller: nothing more to say here
         copy = _copy_target(occ)
