@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from pathlib import Path
@@ -20,11 +19,10 @@ from reviewkit.code.lockorder import documented_order, lock_class, parse_order
 from reviewkit.model import Errors
 from reviewkit.pipeline import parse_inputs
 from reviewkit.rules.engine import lint
-from reviewkit.rules.fixtures import c_fixture_patch
 from reviewkit.rules.loader import load_rules
-from reviewkit.source.trees import DirTree
 
 from .conftest import kernel_tree
+from .test_rules_pte import _lint_source
 
 
 def _lint(rule_ids, mail_text: str, tree: Path):
@@ -43,19 +41,7 @@ def _lint(rule_ids, mail_text: str, tree: Path):
 
 def _whole_file(rule_id: str, path: str, tree: Path):
     """Findings of one rule on a whole file of the tree, analysed as a patch adding it."""
-    source = (tree / path).read_text(errors="replace")
-    with tempfile.TemporaryDirectory() as tmp:
-        mail = Path(tmp) / "f.patch"
-        mail.write_text(c_fixture_patch(source, path))
-        errors = Errors()
-        parsed = parse_inputs([str(mail)], errors)
-        analysis = analyse(parsed, None, errors=errors)
-        for k in list(analysis.trees):
-            analysis.trees[k] = DirTree(str(tree))
-        rules = [r for r in load_rules() if r.id == rule_id]
-        result = lint(parsed, analysis, rules, errors, filter="added")
-    assert not [e for e in errors if str(getattr(e, "input", "")).startswith("rule ")]
-    return [f for f in result.findings if f.rule == rule_id]
+    return _lint_source(rule_id, (tree / path).read_text(errors="replace"), path, tree)
 
 
 @pytest.fixture(scope="module")

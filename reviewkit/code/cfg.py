@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Optional
 import tree_sitter
 
 from .changes import FRAGMENT
+from .cparse import CALLS_QUERY
 
 Node = tree_sitter.Node
 
@@ -540,33 +541,27 @@ class CFG:
 
     def called_before(self, node: Node, names: Iterable[str]) -> bool:
         """Does every path from the function's entry to `node` call (or test) one of `names`?"""
-        ib = self.index_of(node)
-        if ib is None or ib not in self._idom:
-            return False
         wanted = frozenset(names)
-        if self._has_call(ib, wanted, before=node.start_byte):
+        ib = self.index_of(node)
+        if ib is not None and self._has_call(ib, wanted, before=node.start_byte):
             return True
-        seen, stack = set(), [self.entry]
-        while stack:
-            n = stack.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            if n == ib:
-                return False
-            if n != self.entry and self._has_call(n, wanted):
-                continue
-            stack.extend(self._next(n))
-        return True
+        return self._every_path(node, lambda n: n != self.entry and self._has_call(n, wanted))
 
     def always_passes(self, node: Node, holds: Callable[[Guard], bool]) -> bool:
         """Does every path from the entry to `node` pass a condition outcome for which
         `holds(guard)` is true?  Unlike guards() this sees disjunctions: the then-arm of
         `if (pmd_trans_huge(x) || pmd_devmap(x))` passes one of the two on every path."""
+        def hit(n: int) -> bool:
+            nd = self.nodes[n]
+            return nd.kind in ("assume", "case") and holds(Guard(nd.ast, nd.value,
+                                                                 "test" if nd.kind == "assume" else "case"))
+        return self._every_path(node, hit)
+
+    def _every_path(self, node: Node, hit: Callable[[int], bool]) -> bool:
+        """Does every forward path from the entry to `node` pass a graph node for which hit() holds?"""
         ib = self.index_of(node)
         if ib is None or ib not in self._idom:
             return False
-        marks = {}
         seen, stack = set(), [self.entry]
         while stack:
             n = stack.pop()
@@ -575,13 +570,8 @@ class CFG:
             seen.add(n)
             if n == ib:
                 return False
-            nd = self.nodes[n]
-            if nd.kind in ("assume", "case"):
-                if n not in marks:
-                    marks[n] = holds(Guard(nd.ast, nd.value, "test" if nd.kind == "assume" else "case"))
-                if marks[n]:
-                    continue
-            stack.extend(self._next(n))
+            if not hit(n):
+                stack.extend(self._next(n))
         return True
 
     def on_every_path(self, a: Node, b: Node, names: Iterable[str]) -> bool:
@@ -705,13 +695,7 @@ def _is_fragment(fn_node: Node) -> bool:
 
 
 def _calls(node: Node) -> list[Node]:
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "call_expression":
-            out.append(n)
-        stack.extend(n.named_children)
-    return out
+    return [n.parent for n in tree_sitter.QueryCursor(CALLS_QUERY).captures(node).get("callee", [])]
 
 
 def _within(node: Node, outer: Node) -> bool:

@@ -67,6 +67,7 @@ slow path.
 from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
+from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/gupfast-recheck-after-ref", severity="error", scope="function",
             summary="lockless walkers: reject pte_special, take the ref, re-read the pte/pmd, drop it on change")
@@ -123,7 +124,7 @@ def _problems(ctx, value, grab):
     if end is None:
         return  # the hunk does not show where the page is handed out: nothing more to conclude
     g = cfg_of(grab)
-    checks = [i for i in gup.if_statements(ctx.node) if grab.end_byte <= i.start_byte < end and g.reaches(grab, i)]
+    checks = [i for i in P.nodes_of_type(ctx.node, "if_statement") if grab.end_byte <= i.start_byte < end and g.reaches(grab, i)]
     recheck = next((i for i in checks if _rechecks(i, value)), None)
     if recheck is None:
         yield _missing_recheck(ctx, grab, value)

@@ -374,17 +374,6 @@ def _condition_flag(atom: Node, value: bool) -> Optional[str]:
     return None
 
 
-def if_statements(fn_node: Node) -> list:
-    out, stack = [], [fn_node]
-    while stack:
-        n = stack.pop()
-        if n.type == "if_statement":
-            out.append(n)
-        stack.extend(n.children)
-    out.sort(key=lambda n: n.start_byte)
-    return out
-
-
 # --- lockless page-table walkers (R6, R16) -----------------------------------------------------
 
 @dataclass(frozen=True)
