@@ -44,6 +44,7 @@ the pointer before jumping to the shared exit, or give that path its own label.
 """
 from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
+from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/folio-unlock-unpaired", severity="warning", scope="function",
@@ -99,7 +100,7 @@ def check(ctx):
             if source.end_byte <= unlock.start_byte and g.reaches(source, unlock, stop=_stops(name), nonnull=name):
                 line = source.start_point[0] + 1
                 yield ctx.finding(
-                    unlock, f"{ctx.call_name(unlock)}(`{name}`) can run on a folio this function never locked: "
+                    E.anchor(unlock), f"{ctx.call_name(unlock)}(`{name}`) can run on a folio this function never locked: "
                             f"a path from line {line} (`{' '.join(ctx.text(source).split())[:60]}`, an unlocked "
                             f"folio) reaches it without a folio_lock()",
                     suggestion=f"on that path drop the reference and clear the pointer (`folio_put({name}); "

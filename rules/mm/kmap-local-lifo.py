@@ -32,6 +32,7 @@ CONFIG_HIGHPTE": dst_pte mapped first, so src_pte must be unmapped first).
 """
 from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
+from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/kmap-local-lifo", severity="warning", scope="function",
@@ -75,7 +76,7 @@ def check(ctx):
                 if later is None:
                     continue
                 yield ctx.finding(
-                    ua, f"`{a}` (mapped first, line {first.start_point[0] + 1}) is unmapped before `{b}` (mapped "
+                    E.anchor(ua), f"`{a}` (mapped first, line {first.start_point[0] + 1}) is unmapped before `{b}` (mapped "
                         f"second, line {second.start_point[0] + 1}; unmapped on line {later.start_point[0] + 1}): "
                         f"kmap_local mappings (CONFIG_HIGHPTE) must be released in reverse order",
                     suggestion=f"unmap `{b}` first, then `{a}`")

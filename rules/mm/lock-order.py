@@ -38,6 +38,7 @@ the trylock variant and back off when it fails.
 from reviewkit.code import lockorder as L
 from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
+from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/lock-order", severity="warning", scope="function",
@@ -82,7 +83,7 @@ def check(ctx):
             if not g.reaches(first, later, avoiding=L.RELEASE.get(held, ())):
                 continue  # released first, or on another path
             yield ctx.finding(
-                later, f"{ctx.call_name(later)}() takes {cls} while {held} is held (taken by "
+                E.anchor(later), f"{ctx.call_name(later)}() takes {cls} while {held} is held (taken by "
                        f"{ctx.call_name(first)}() on line {first.start_point[0] + 1}), but the tree documents "
                        f"{cls} before {held} (mm/rmap.c / mm/filemap.c \"Lock ordering\"): two paths taking "
                        f"them in opposite orders deadlock",

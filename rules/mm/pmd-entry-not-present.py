@@ -109,7 +109,7 @@ def check(ctx):
             continue
         name = ctx.call_name(use)
         yield ctx.finding(
-            use, f"{name}(`{value}`) decodes the pmd as a present huge page, but nothing on the way here tests "
+            E.anchor(use), f"{name}(`{value}`) decodes the pmd as a present huge page, but nothing on the way here tests "
                  f"that it is present: a pmd migration entry (or another non-present softleaf entry) passes "
                  f"pmd_trans_huge_lock() and would be decoded as a pfn",
             suggestion=f"test it first: `if (!pmd_present({value})) {{ /* migration entry: wait or back off */ }}`, "

@@ -85,7 +85,7 @@ def check(ctx):
             if E.known(write, None, RECHECKS, RECHECKS) or g.called_before(write, HELD) or _callers_hold(ctx):
                 continue
             yield ctx.finding(
-                write, f"{ctx.call_name(write)}() changes a pte of the table {ctx.call_name(mapped)}() mapped "
+                E.anchor(write), f"{ctx.call_name(write)}() changes a pte of the table {ctx.call_name(mapped)}() mapped "
                        f"without its lock (line {mapped.start_point[0] + 1}), but after `spin_lock({lock})` nothing "
                        f"re-checks that the pmd still points to that table: khugepaged may have collapsed it or "
                        f"the pmd changed, and the change lands in a detached table",

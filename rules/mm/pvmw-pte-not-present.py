@@ -8,7 +8,9 @@ value handed to `pte_pfn()`, `pte_page()`, `pte_write()`, `pte_dirty()`, `pte_yo
 `vm_normal_page()`, or the pointer to `ptep_clear_flush_young*()`, `ptep_clear_young_notify()`,
 `ptep_test_and_clear_young()`, `ptep_set_wrprotect()`. Walks with `PVMW_MIGRATION` stop only at
 migration entries and are held to the same test. The walker itself (mm/page_vma_mapped.c) is
-not checked.
+not checked. A use the function already made before the patch (the same text, as often) is neither
+reported nor listed as resolved when the patch only rewrites its line (MGLRU's rewrite of the
+`pte_young(*pvmw.pte)` condition in folio_referenced_one()).
 
 **Why.** page_vma_mapped_walk() does not stop at present ptes only: without PVMW_MIGRATION
 it also returns device-private and device-exclusive entries that map the folio (check_pte()
@@ -70,10 +72,10 @@ def walk_pointers(fn_body) -> set:
     return out
 
 
-def _uses(ctx, fn_body, pointers):
-    entry = set().union(*(E.same_entry(fn_body, f"ptep_get({p})") for p in pointers))
-    for call in ctx.calls(names=VALUE_USES | set(POINTER_USES)):
-        name = ctx.call_name(call)
+def _uses(fn_body, pointers):
+    entry = set().union(*(E.same_entry(fn_body, f"*{p}") for p in pointers))
+    for call in P.calls(fn_body, VALUE_USES | set(POINTER_USES)):
+        name = P.call_name(call)
         if name in POINTER_USES:
             if P.arg_text(call, POINTER_USES[name]) in pointers:
                 yield call, entry
@@ -81,22 +83,28 @@ def _uses(ctx, fn_body, pointers):
             yield call, entry
 
 
-def check(ctx):
-    if ctx.node is None or ctx.function is None or ctx.function.kind != "function" or P.partial_view(ctx):
-        return
-    fn_body = P.body(ctx.node)
-    if fn_body is None or (ctx.function.path or "").endswith("page_vma_mapped.c") \
-            or not ctx.calls(names={"page_vma_mapped_walk"}):
-        return
+def unsafe_uses(fn_node) -> list:
+    """The walk's pte used as present with no pte_present() test on the way, in a function."""
+    fn_body = P.body(fn_node) if fn_node is not None else None
+    if fn_body is None or not P.calls(fn_body, {"page_vma_mapped_walk"}):
+        return []
     pointers = walk_pointers(fn_body)
-    if not pointers:
+    return [use for use, entry in (_uses(fn_body, pointers) if pointers else ())
+            if not (E.known(use, entry, PRESENT_IF_TRUE) or E.known(use, None, NOT_DEVICE_IF_TRUE, DEVICE_IF_FALSE))]
+
+
+def check(ctx):
+    if ctx.node is None or ctx.function is None or ctx.function.kind != "function" or P.partial_view(ctx) \
+            or (ctx.function.path or "").endswith("page_vma_mapped.c"):
         return
-    for use, entry in _uses(ctx, fn_body, pointers):
-        if E.known(use, entry, PRESENT_IF_TRUE) or E.known(use, None, NOT_DEVICE_IF_TRUE, DEVICE_IF_FALSE):
-            continue
+    found = unsafe_uses(ctx.node)
+    other = ctx.function.before if ctx.side == "after" else ctx.function.after
+    if found and other is not None:  # on a rewritten line: neither introduced nor resolved by the patch
+        found = E.new_since(found, unsafe_uses(other.node))
+    for use in found:
         name = ctx.call_name(use)
         yield ctx.finding(
-            use, f"{name}() treats the pte page_vma_mapped_walk() stopped at as present, but no pte_present() "
+            E.anchor(use), f"{name}() treats the pte page_vma_mapped_walk() stopped at as present, but no pte_present() "
                  f"test comes first: the walk also stops at device-exclusive/device-private entries (and only "
                  f"at migration entries with PVMW_MIGRATION), whose swap bits would be read as pfn and flags",
             suggestion="read it with `pteval = ptep_get(pvmw.pte)` and handle `!pte_present(pteval)` first "

@@ -7,6 +7,7 @@ spellings, so `if (!pmd_present(orig)) goto out;` counts for a later `pmd_folio(
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Optional
 
 import tree_sitter
@@ -122,3 +123,23 @@ def known(node: Node, spellings: Optional[set], when_true: Iterable[str], when_f
 def argument_entry(call: Node, index: int = 0) -> Optional[str]:
     """Whitespace-free text of a call's argument (the entry a predicate or accessor reads)."""
     return P.arg_text(call, index)
+
+
+def anchor(node: Node) -> int:
+    """The line a finding about a call is reported at: its first line, so that a patch that only
+    rewraps or edits the call's later argument lines is not taken to have introduced it."""
+    return node.start_point[0] + 1
+
+
+def new_since(after: list, before: list) -> list:
+    """The nodes of `after` whose text the `before` list does not account for (compared by
+    whitespace-free text, as many times as it occurs): what a patch added, not what it rewrapped."""
+    left = Counter(P.norm(P.text(n)) for n in before)
+    out = []
+    for n in after:
+        key = P.norm(P.text(n))
+        if left[key]:
+            left[key] -= 1
+        else:
+            out.append(n)
+    return out
