@@ -177,3 +177,19 @@ def test_every_6_12_mm_function_builds():
             assert g._idom[g.entry] == g.entry
             count += 1
     assert count > 3000
+
+
+def test_basic_blocks_cover_the_reachable_graph_once(demo):
+    fn, g = demo
+    blocks = g.blocks()
+    seen = [n for b in blocks for n in b]
+    assert len(seen) == len(set(seen)) == len(g._order)  # every reachable node in exactly one block
+    # a block is straight-line: each node but the last has one successor, the next one
+    for b in blocks:
+        for a, nxt in zip(b, b[1:]):
+            assert [s for s, _j in g.nodes[a].succ] == [nxt]
+    block_of = {n: i for i, b in enumerate(blocks) for n in b}
+    lock, middle, unlock = (g.index_of(call(fn, name)) for name in ("lock", "middle", "unlock"))
+    test = g.index_of(next(n for n in P.walk(fn) if n.type == "binary_expression" and n.text == b"k == 3"))
+    assert block_of[lock] == block_of[test]            # `lock(); if (k == 3)` runs straight
+    assert block_of[middle] != block_of[unlock]        # `out:` is entered from the goto too

@@ -140,7 +140,7 @@ class Guard:
 
 @dataclass
 class _N:
-    kind: str                   # entry | exit | stmt | test | assume | case | config | label | join
+    kind: str                   # entry | exit | stmt | test | assume | case | config | branch | label | join
     ast: Optional[Node] = None
     value: object = None
     succ: list = field(default_factory=list)     # [(index, jump: bool)]
@@ -427,6 +427,24 @@ class CFG:
             if i == self.entry:
                 break
             i = self._idom[i]
+        return out
+
+    def blocks(self) -> list[list[int]]:
+        """Basic blocks: maximal runs of graph nodes entered only at their head and left only at
+        their tail, in reverse postorder (node indices; `self.nodes[i].ast` is the statement)."""
+        preds = self._preds()
+        heads = [n for n in self._order if n == self.entry or len(preds[n]) != 1
+                 or len(self.nodes[preds[n][0]].succ) != 1]
+        out = []
+        for h in heads:
+            run, n = [h], h
+            while len(self.nodes[n].succ) == 1:
+                nxt = self.nodes[n].succ[0][0]
+                if nxt in heads or nxt in run:
+                    break
+                run.append(nxt)
+                n = nxt
+            out.append(run)
         return out
 
     # --- queries ------------------------------------------------------------------------------
