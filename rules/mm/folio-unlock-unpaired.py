@@ -1,15 +1,16 @@
 """A folio is unlocked only on paths where it was locked.
 
 **What it checks.** For each `folio_unlock(f)` (or `unlock_page()`), the paths that reach it
-from where the function got `f` unlocked: a lookup or allocation that returns an unlocked
-folio (`swap_cache_get_folio()`, `filemap_get_folio()`, `__filemap_get_folio()` without
-`FGP_LOCK`, `vm_normal_folio()`, `folio_alloc*()`, `vma_alloc_folio()`,
-`read_mapping_folio()`, ...; not a conversion such as `page_folio()`: the page may come locked). If one of those paths reaches the unlock
-without passing a lock of `f` (`folio_lock()`, `folio_trylock()` and its tests,
-`folio_lock_killable()`, `lock_page()`, `filemap_add_folio()`, ...), a new value for `f`
-(`f = NULL;`), or a test of a lock flag, and without finding `f` NULL and then non-NULL
-(`if (!folio) goto failed; ... failed: if (folio) folio_unlock(folio);`), the unlock can run on a folio this function never locked. Paths are read from
-the control-flow layer, so a `goto failed;` taken before the `folio_lock()` is seen.
+from where the function got `f` unlocked: a lookup or allocation that returns an unlocked folio
+(`swap_cache_get_folio()`, `filemap_get_folio()`, `__filemap_get_folio()` without `FGP_LOCK`,
+`vm_normal_folio()`, `folio_alloc*()`, `vma_alloc_folio()`, `read_mapping_folio()`, ...; not a
+conversion such as `page_folio()`: the page may come locked). If one of those paths reaches the
+unlock without passing a lock of `f` (`folio_lock()`, `folio_trylock()` and its tests,
+`folio_lock_killable()`, `lock_page()`, `filemap_add_folio()`, ...), a new value for `f` (`f =
+NULL;`), or a test of a lock flag, and without finding `f` NULL and then non-NULL (`if (!folio)
+goto failed; ... failed: if (folio) folio_unlock(folio);`), the unlock can run on a folio this
+function never locked. Paths are read from the control-flow layer, so a `goto failed;` taken
+before the `folio_lock()` is seen.
 
 **Why.** Unlocking a folio someone else holds locked breaks their critical section (and
 VM_BUG_ON_FOLIO(!folio_test_locked(folio)) under CONFIG_DEBUG_VM). 6.12.78 fixed exactly this
@@ -100,9 +101,10 @@ def check(ctx):
             if source.end_byte <= unlock.start_byte and g.reaches(source, unlock, stop=_stops(name), nonnull=name):
                 line = source.start_point[0] + 1
                 yield ctx.finding(
-                    E.anchor(unlock), f"{ctx.call_name(unlock)}(`{name}`) can run on a folio this function never locked: "
-                            f"a path from line {line} (`{' '.join(ctx.text(source).split())[:60]}`, an unlocked "
-                            f"folio) reaches it without a folio_lock()",
+                    E.anchor(unlock),
+                    f"{ctx.call_name(unlock)}(`{name}`) can run on a folio this function never locked: "
+                    f"a path from line {line} (`{' '.join(ctx.text(source).split())[:60]}`, an unlocked "
+                    f"folio) reaches it without a folio_lock()",
                     suggestion=f"on that path drop the reference and clear the pointer (`folio_put({name}); "
                                f"{name} = NULL;`) before the shared exit, or lock it first")
                 break

@@ -124,7 +124,8 @@ def _problems(ctx, value, grab):
     if end is None:
         return  # the hunk does not show where the page is handed out: nothing more to conclude
     g = cfg_of(grab)
-    checks = [i for i in P.nodes_of_type(ctx.node, "if_statement") if grab.end_byte <= i.start_byte < end and g.reaches(grab, i)]
+    checks = [i for i in P.nodes_of_type(ctx.node, "if_statement")
+              if grab.end_byte <= i.start_byte < end and g.reaches(grab, i)]
     recheck = next((i for i in checks if _rechecks(i, value)), None)
     if recheck is None:
         yield _missing_recheck(ctx, grab, value)

@@ -76,8 +76,9 @@ def check(ctx):
                 if later is None:
                     continue
                 yield ctx.finding(
-                    E.anchor(ua), f"`{a}` (mapped first, line {first.start_point[0] + 1}) is unmapped before `{b}` (mapped "
-                        f"second, line {second.start_point[0] + 1}; unmapped on line {later.start_point[0] + 1}): "
-                        f"kmap_local mappings (CONFIG_HIGHPTE) must be released in reverse order",
+                    E.anchor(ua),
+                    f"`{a}` (mapped first, line {first.start_point[0] + 1}) is unmapped before `{b}` (mapped "
+                    f"second, line {second.start_point[0] + 1}; unmapped on line {later.start_point[0] + 1}): "
+                    f"kmap_local mappings (CONFIG_HIGHPTE) must be released in reverse order",
                     suggestion=f"unmap `{b}` first, then `{a}`")
                 return

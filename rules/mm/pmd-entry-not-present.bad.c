@@ -34,3 +34,16 @@ static unsigned long demo_pfn_of(struct mm_struct *mm, pmd_t *pmdp)
 	}
 	return pfn;
 }
+
+/* the pmd was only found not none: it may still be a migration entry */
+static struct folio *demo_locked_read(struct mm_struct *mm, pmd_t *pmdp)
+{
+	spinlock_t *ptl = pmd_lock(mm, pmdp);
+	pmd_t pmdval = pmdp_get(pmdp);
+	struct folio *folio = NULL;
+
+	if (!pmd_none(pmdval))
+		folio = pmd_folio(pmdval); /* ruleid: mm/pmd-entry-not-present */
+	spin_unlock(ptl);
+	return folio;
+}

@@ -71,3 +71,17 @@ static struct page *demo_page_of(pmd_t pmd)
 {
 	return pmd_page(pmd); /* ok: mm/pmd-entry-not-present */
 }
+
+/* mainline spelling: the softleaf decoded from the pmd is tested (include/linux/leafops.h) */
+static struct folio *demo_softleaf(struct mm_struct *mm, pmd_t *pmdp)
+{
+	spinlock_t *ptl = pmd_lock(mm, pmdp);
+	pmd_t pmdval = pmdp_get(pmdp);
+	softleaf_t entry = softleaf_from_pmd(pmdval);
+	struct folio *folio = NULL;
+
+	if (!pmd_none(pmdval) && !softleaf_is_migration(entry))
+		folio = pmd_folio(pmdval); /* ok: mm/pmd-entry-not-present */
+	spin_unlock(ptl);
+	return folio;
+}

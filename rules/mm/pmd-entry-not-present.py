@@ -9,7 +9,8 @@ that happens: the statement runs only when `pmd_present()`, `pmd_trans_huge()`,
 entries was found false (`is_pmd_migration_entry()`, `is_swap_pmd()`, `pmd_none_or_clear_bad()`,
 `pmd_trans_unstable()`, and the pmd-level entry tests the tree's registry finds, such as
 mainline's `pmd_is_migration_entry()` / `pmd_is_valid_softleaf()` from
-include/linux/leafops.h). Guards are read from the control-flow layer: an arm of
+include/linux/leafops.h, or `softleaf_is_migration()` / `is_migration_entry()` of an entry decoded
+from the pmd with `softleaf_from_pmd()` / `pmd_to_swp_entry()`). Guards are read from the control-flow layer: an arm of
 `if (pmd_present(x))`, the code after `if (!pmd_present(x)) goto out;`, and the then-arm of
 `if (pmd_trans_huge(x) && ...)` all count. A pmd that arrives as a `pmd_t` parameter is the
 caller's to check and is not reported.
@@ -48,9 +49,18 @@ RULE = Rule(id="mm/pmd-entry-not-present", severity="warning", scope="function",
 
 PRESENT_ONLY = frozenset({"pmd_folio", "pmd_page", "pmd_pfn", "pmd_write", "pmd_dirty", "pmd_young", "pmd_pgprot"})
 PRESENT_IF_TRUE = frozenset({"pmd_present", "pmd_trans_huge", "pmd_devmap", "is_huge_zero_pmd", "pmd_is_huge"})
+_DECODERS = frozenset({"softleaf_from_pmd", "pmd_to_swp_entry"})
 PRESENT_IF_FALSE = frozenset({"is_pmd_migration_entry", "is_swap_pmd", "pmd_none_or_clear_bad", "pmd_bad",
                               "pmd_trans_unstable", "pmd_none_or_trans_huge_or_clear_bad", "pmd_is_migration_entry",
-                              "pmd_is_valid_softleaf", "pmd_is_device_private_entry"})
+                              "pmd_is_valid_softleaf", "pmd_is_device_private_entry",
+                              "softleaf_is_migration", "is_migration_entry"})  # of an entry decoded from it
+
+
+def _decoded(fn_body, spellings) -> set:
+    """Entries decoded from the pmd (`entry = softleaf_from_pmd(pmdval)`, `pmd_to_swp_entry()`): a
+    test of them (`softleaf_is_migration(entry)`) is a test of the pmd."""
+    return {target for call in P.calls(fn_body, _DECODERS) if P.arg_text(call, 0) in spellings
+            for target in P.assigned_to(call)}
 
 
 def _non_present_tests(ctx) -> frozenset:
@@ -101,6 +111,7 @@ def check(ctx):
         if not value or _exempt(ctx, fn_body, value):
             continue
         spellings = E.same_entry(fn_body, value)
+        spellings |= _decoded(fn_body, spellings)
         if not any(s.startswith(("*", "pmdp_get", "READ_ONCE")) for s in spellings):
             continue  # a pmd the caller handed over (or built here): not read from the table here
         if_false = if_false or _non_present_tests(ctx)
@@ -109,8 +120,9 @@ def check(ctx):
             continue
         name = ctx.call_name(use)
         yield ctx.finding(
-            E.anchor(use), f"{name}(`{value}`) decodes the pmd as a present huge page, but nothing on the way here tests "
-                 f"that it is present: a pmd migration entry (or another non-present softleaf entry) passes "
-                 f"pmd_trans_huge_lock() and would be decoded as a pfn",
+            E.anchor(use),
+            f"{name}(`{value}`) decodes the pmd as a present huge page, but nothing on the way here tests "
+            f"that it is present: a pmd migration entry (or another non-present softleaf entry) passes "
+            f"pmd_trans_huge_lock() and would be decoded as a pfn",
             suggestion=f"test it first: `if (!pmd_present({value})) {{ /* migration entry: wait or back off */ }}`, "
                        f"or handle is_pmd_migration_entry({value}) before this point")

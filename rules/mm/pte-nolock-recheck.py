@@ -45,7 +45,7 @@ from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/pte-nolock-recheck", severity="warning", scope="function",
-            summary="ptes of a table mapped by pte_offset_map_*nolock() are changed only after a pte_same/pmd_same recheck")
+            summary="ptes of a table mapped by pte_offset_map_*nolock() change only after a pmd_same/pte_same recheck")
 
 NOLOCK = {"pte_offset_map_nolock": 3, "pte_offset_map_rw_nolock": 4}
 WRITES = P.CLEAR_PTE | P.WRPROTECT_PTE | frozenset(P.STORE_PTE) - {"set_pmd_at"}
@@ -76,8 +76,9 @@ def check(ctx):
     for mapped in maps:
         lock = (P.arg_text(mapped, NOLOCK[ctx.call_name(mapped)]) or "").lstrip("&")
         tables = set(P.assigned_to(mapped))
-        tables |= {P.norm(P.text(n.child_by_field_name("left"))) for n in P.nodes_of_type(ctx.node, "assignment_expression")
-                   if any(t in P.norm(P.text(n.child_by_field_name("right"))).replace("+", " ").split() for t in tables)}
+        tables |= {P.norm(P.text(n.child_by_field_name("left")))  # `pte = start_pte` walks the same table
+                   for n in P.nodes_of_type(ctx.node, "assignment_expression")
+                   if set(P.norm(P.text(n.child_by_field_name("right"))).replace("+", " ").split()) & tables}
         takes = [c for c in ctx.calls(names=_SPIN) if P.arg_text(c, 0) == lock and g.reaches(mapped, c)]
         for write in ctx.calls(names=WRITES):
             if not _table_write(write, tables) or not any(g.reaches(t, write) for t in takes):
@@ -85,10 +86,11 @@ def check(ctx):
             if E.known(write, None, RECHECKS, RECHECKS) or g.called_before(write, HELD) or _callers_hold(ctx):
                 continue
             yield ctx.finding(
-                E.anchor(write), f"{ctx.call_name(write)}() changes a pte of the table {ctx.call_name(mapped)}() mapped "
-                       f"without its lock (line {mapped.start_point[0] + 1}), but after `spin_lock({lock})` nothing "
-                       f"re-checks that the pmd still points to that table: khugepaged may have collapsed it or "
-                       f"the pmd changed, and the change lands in a detached table",
+                E.anchor(write),
+                f"{ctx.call_name(write)}() changes a pte of the table {ctx.call_name(mapped)}() mapped "
+                f"without its lock (line {mapped.start_point[0] + 1}), but after `spin_lock({lock})` nothing "
+                f"re-checks that the pmd still points to that table: khugepaged may have collapsed it or "
+                f"the pmd changed, and the change lands in a detached table",
                 suggestion="map it with pte_offset_map_rw_nolock(..., &pmdval, &ptl) and, with the lock held, "
                            "`if (unlikely(!pmd_same(pmdval, pmdp_get_lockless(pmd)))) goto retry;` (or re-check "
                            "pte_same() of the entry read before)")

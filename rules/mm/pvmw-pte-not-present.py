@@ -104,8 +104,9 @@ def check(ctx):
     for use in found:
         name = ctx.call_name(use)
         yield ctx.finding(
-            E.anchor(use), f"{name}() treats the pte page_vma_mapped_walk() stopped at as present, but no pte_present() "
-                 f"test comes first: the walk also stops at device-exclusive/device-private entries (and only "
-                 f"at migration entries with PVMW_MIGRATION), whose swap bits would be read as pfn and flags",
+            E.anchor(use),
+            f"{name}() treats the pte page_vma_mapped_walk() stopped at as present, but no pte_present() "
+            f"test comes first: the walk also stops at device-exclusive/device-private entries (and only "
+            f"at migration entries with PVMW_MIGRATION), whose swap bits would be read as pfn and flags",
             suggestion="read it with `pteval = ptep_get(pvmw.pte)` and handle `!pte_present(pteval)` first "
                        "(decode it with pte_to_swp_entry()/softleaf_from_pte(), or skip it)")
