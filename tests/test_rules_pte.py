@@ -126,6 +126,7 @@ def _lint_source(rule_id: str, source: str, path: str, tree=None):
             for k in list(analysis.trees):
                 analysis.trees[k] = DirTree(str(tree))
         result = lint(parsed, analysis, [_rule(rule_id)], errors, filter="added")
+    assert not [e for e in errors if e.input.startswith("rule ")], errors  # a rule that failed is no silence
     return [f for f in result.findings if f.rule == rule_id]
 
 

@@ -60,6 +60,7 @@ pinning and undo the pin if that fails; start writeback with
 `folio_start_writeback()`; take user pages for DMA with `pin_user_pages*()` (or
 `iov_iter_extract_pages()`) and release them with `unpin_user_pages()`.
 """
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 
@@ -285,12 +286,9 @@ def _pin_for(api):
 def _hook_without_ref(ctx):
     if ctx.function.name in HOOKS:
         return  # the hook's own definition (the generic folio loop over arch_make_page_accessible())
-    calls = gup.calls_in(ctx.node)
-    for call in calls:
-        if gup.call_name(call) not in HOOKS:
-            continue
-        held = any(gup.call_name(c) in HELD and c.start_byte < call.start_byte for c in calls)
-        if not held:
+    for call in gup.calls_in(ctx.node):
+        graph = cfg_of(call) if gup.call_name(call) in HOOKS else None
+        if graph is not None and not graph.called_before(call, HELD):  # on some path no ref or lock first
             yield ctx.finding(
                 call, f"{gup.call_name(call)}() on a folio this function holds no reference or lock on: the hook "
                       "is \"to be called with the folio locked or with an extra reference\", or the folio can be "

@@ -58,6 +58,7 @@ after the last change on every return path (a common `out:` label helps).
 """
 import re
 
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
@@ -83,15 +84,14 @@ _PRIMITIVE = re.compile(r"^_*(ptep|huge_ptep|pmdp|pudp)_")
 # --- 1. _start under the PTL -------------------------------------------------------------------
 
 def _ptl_held(fn_body, node):
-    """A page-table lock taken before `node` on its path and not released in between (None if none)."""
-    acquires = [c for c in P.calls(fn_body, P.PTL_ACQUIRE)
-                if c.end_byte <= node.start_byte and _is_ptl_call(c) and P.falls_through_to(c, node, fn_body)]
-    releases = [c for c in P.calls(fn_body, P.PTL_RELEASE) if _is_ptl_call(c)]
-    for acq in reversed(acquires):
-        if not any(acq.end_byte <= r.start_byte < node.start_byte and P.same_path(r, node, fn_body)
-                   for r in releases):
-            return acq
-    return None
+    """A page-table lock taken before `node` on a path that reaches it without releasing it (or None)."""
+    g = cfg_of(node)
+    return next((acq for acq in reversed(P.calls(fn_body, P.PTL_ACQUIRE)) if _is_ptl_call(acq)
+                 and g.reaches(acq, node, stop=_releases_ptl)), None)
+
+
+def _releases_ptl(ast) -> bool:
+    return any(_is_ptl_call(c) for c in P.calls(ast, P.PTL_RELEASE))
 
 
 def _is_ptl_call(call) -> bool:
@@ -125,13 +125,11 @@ def _check_unbalanced(ctx, fn_body):
         mine = [e for e in ends if P.arg_text(e, 0) == rng]
         if not mine:
             continue  # ended elsewhere (a post_vma callback): not this function's to balance
+        g = cfg_of(start)
         for ret in P.nodes_of_type(fn_body, "return_statement"):
-            if ret.start_byte <= start.end_byte or not P.same_path(ret, start, fn_body):
-                continue
-            if any(start.end_byte <= e.start_byte < ret.start_byte and P.same_path(e, ret, fn_body) for e in mine):
-                continue
-            if not any(e.start_byte > ret.end_byte for e in mine) or _in_nonblock_failure(ret, fn_body):
-                continue  # nothing ends after it: this return is past the bracket
+            if not g.reaches(start, ret, avoiding=END) or _in_nonblock_failure(ret, fn_body) \
+                    or not any(e.start_byte > ret.end_byte for e in mine):
+                continue  # ended first, or a return past the bracket
             yield ctx.finding(
                 ret, f"this return leaves the notifier range `{rng}` started on line {start.start_point[0] + 1} "
                      f"open: subscribers never get invalidate_range_end(), so KVM and HMM keep treating the "
@@ -152,9 +150,10 @@ def _check_outside(ctx, fn_body, modifiers):
     ends = P.calls(fn_body, END)
     if not starts or not ends:
         return
+    g = cfg_of(fn_body)
     for m in modifiers:
-        before = not any(s.end_byte <= m.start_byte and P.same_path(s, m, fn_body) for s in starts)
-        after = not any(e.start_byte >= m.end_byte and P.same_path(e, m, fn_body) for e in ends)
+        before = not any(g.reaches(s, m) for s in starts)
+        after = not any(g.reaches(m, e) for e in ends)
         if before or after:
             where = "before the notifier range starts" if before else "after the notifier range ended"
             yield ctx.finding(

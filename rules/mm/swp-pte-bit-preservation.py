@@ -65,7 +65,9 @@ present (`try_to_unmap_one()` and `try_to_migrate_one()` in 6.12 do both).
 """
 import re
 
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
+from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/swp-pte-bit-preservation", severity="error", scope="function",
@@ -193,8 +195,8 @@ def carried(fn_body, construct, store, var, setter: str, bit: str) -> bool:
             continue
         if not (P.same_path(mk, construct, fn_body) and P.same_path(mk, store, fn_body)):
             continue
-        extra = P.ifs_between(mk, construct, fn_body)
-        if not extra or bit == EXCL or any(_bit_tested_in(P.condition(i), bit, fn_body) for i in extra):
+        extra = [g for g in P.conditions_between(mk, construct) if g.kind == "test"]
+        if not extra or bit == EXCL or any(_bit_tested_in(g.expr, bit, fn_body) for g in extra):
             return True
     return False
 
@@ -206,21 +208,19 @@ def _store_of(fn_body, construct, var):
             return a, [a]
     if var is None:
         return None, []
+    g = cfg_of(construct)
     stores = [s for s in P.calls(fn_body, _STORES) if s.start_byte > construct.end_byte
-              and P.stored_value(s) == var and P.same_path(s, construct, fn_body)]
-    until = _next_assignment(fn_body, var, construct)
-    stores = [s for s in stores if until is None or s.start_byte < until]
+              and P.stored_value(s) == var and g.reaches(construct, s, stop=_gives_new_value(var))]
     return (stores[0], stores) if stores else (None, [])
 
 
-def _next_assignment(fn_body, var, construct):
-    """Byte offset where `var` is next given an unrelated value (a new construction, say)."""
-    for node, value in sorted(P.assignments(fn_body, var), key=lambda nv: nv[0].start_byte):
-        if node.start_byte > construct.end_byte and P.same_path(node, construct, fn_body) \
-                and P.arg_text(value, 0) != var \
-                and not P.text(value).startswith(("pte_swp_", "pmd_swp_", "pte_mk", "pmd_mk")):
-            return node.start_byte
-    return None
+def _gives_new_value(var):
+    """A statement that gives `var` an unrelated value (a new construction, say), not a bit change."""
+    def stop(ast) -> bool:
+        return any(P.arg_text(value, 0) != var and not P.text(value).startswith(("pte_swp_", "pmd_swp_", "pte_mk",
+                                                                                 "pmd_mk"))
+                   for _node, value in P.assignments(ast, var))
+    return stop
 
 
 def _knows_exclusivity(fn_body) -> bool:
@@ -229,8 +229,7 @@ def _knows_exclusivity(fn_body) -> bool:
 
 
 def _in_writable_migration_arm(construct, fn_body) -> bool:
-    return P.guarded_by(construct, fn_body, lambda cond, in_then: in_then and any(
-        not P.negated(c, cond) for c in P.calls(cond, {"is_writable_migration_entry"})))
+    return E.known(construct, None, {"is_writable_migration_entry"})
 
 
 def _check_construct(ctx, fn_body, construct, previous_end: int):

@@ -62,6 +62,7 @@ refcount until after it knows any concurrent GUP fast is completed."
 """
 import re
 
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
@@ -79,26 +80,18 @@ def _release_ok(call) -> bool:
     return not P.call_name(call).startswith("spin_") or "ptl" in (P.arg_text(call, 0) or "")
 
 
-def first_event(fn_body, clear, harmless_free=lambda call: False):
-    """The first page free or PTL release after the clear, on its path (None: none before the end)."""
-    for c in sorted(P.calls(fn_body, P.PAGE_FREE | P.PTL_RELEASE), key=lambda n: n.start_byte):
-        if c.start_byte > clear.end_byte and P.same_path(c, clear, fn_body) and _release_ok(c):
-            if P.call_name(c) in P.PAGE_FREE and harmless_free(c):
-                continue
-            return c
-    return None
-
-
-def flush_after(fn_body, clear):
-    """Flush / gather calls after the clear on its path, in order."""
-    return sorted((c for c in P.calls(fn_body, P.FLUSH)
-                   if c.start_byte > clear.end_byte and P.same_path(c, clear, fn_body)),
-                  key=lambda n: n.start_byte)
-
-
-def _page_freed_between(fn_body, clear, flush) -> bool:
-    return any(clear.end_byte < c.start_byte < flush.start_byte and P.same_path(c, clear, fn_body)
-               and not _own_reference(fn_body, c, clear) for c in P.calls(fn_body, P.PAGE_FREE))
+def unflushed_event(fn_body, clear):
+    """Where a stale translation of the cleared pte becomes harmful (None: nowhere): a page free
+    reached from the clear with no flush on the way, else the first PTL drop or free when no path
+    from the clear flushes at all. A flush after the unlock is fine while no page is freed first."""
+    g = cfg_of(clear)
+    events = [c for c in P.calls(fn_body, P.PAGE_FREE | P.PTL_RELEASE) if _release_ok(c) and g.reaches(clear, c)
+              and not (P.call_name(c) in P.PAGE_FREE and _own_reference(fn_body, c, clear))]
+    unflushed = [c for c in events if P.call_name(c) in P.PAGE_FREE and g.reaches(clear, c, avoiding=P.FLUSH)]
+    if unflushed:
+        return unflushed[0]
+    flushed = any(g.reaches(clear, f) for f in P.calls(fn_body, P.FLUSH))
+    return events[0] if events and not flushed else None
 
 
 def _not_present(fn_body, clear) -> bool:
@@ -141,12 +134,9 @@ def _check_clear(ctx, fn_body, clear):
         return None
     if name in P.WRPROTECT_PTE and _FORK_COPY.match(ctx.function.name):
         return None  # fork: dup_mmap() flushes the parent mm once at the end
-    event = first_event(fn_body, clear, lambda free: _own_reference(fn_body, free, clear))
+    event = unflushed_event(fn_body, clear)
     if event is None or P.restored_in_place(fn_body, clear, event.start_byte):
-        return None  # handed back to the caller, who owns the flush; or nothing was removed
-    flushes = flush_after(fn_body, clear)
-    if flushes and not any(_page_freed_between(fn_body, clear, f) for f in flushes[:1]):
-        return None
+        return None  # flushed in time, or handed back to the caller, who owns the flush; or nothing was removed
     if _flushed_by_callers(ctx) or _table_detached(ctx) or _only_called_for_non_present(ctx):
         return None
     return _finding(ctx, clear, event, name)

@@ -64,6 +64,7 @@ whole-VMA teardown or with the folio locked.
 """
 import re
 
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
@@ -112,10 +113,8 @@ def _anon_asserted(fn_body, before: int) -> bool:
 
 
 def _followed_by_marker_or_store(fn_body, clear) -> bool:
-    for c in P.calls(fn_body, INSTALLERS | set(P.STORE_PTE)):
-        if c.start_byte > clear.end_byte and P.same_path(c, clear, fn_body):
-            return True
-    return False
+    g = cfg_of(clear)
+    return any(g.reaches(clear, c) for c in P.calls(fn_body, INSTALLERS | set(P.STORE_PTE)))
 
 
 def _callers_only_without_uffd_wp(ctx) -> bool:
