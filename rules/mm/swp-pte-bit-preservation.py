@@ -193,8 +193,8 @@ def carried(fn_body, construct, store, var, setter: str, bit: str) -> bool:
             continue
         if not (P.same_path(mk, construct, fn_body) and P.same_path(mk, store, fn_body)):
             continue
-        extra = P.ifs_between(mk, construct, fn_body)
-        if not extra or bit == EXCL or any(_bit_tested_in(P.condition(i), bit, fn_body) for i in extra):
+        extra = [g for g in P.conditions_between(mk, construct) if g.kind == "test"]
+        if not extra or bit == EXCL or any(_bit_tested_in(g.expr, bit, fn_body) for g in extra):
             return True
     return False
 

@@ -104,3 +104,37 @@ static void demo_collect(struct vm_area_struct *vma, pte_t *ptep, unsigned long 
 	if (pte_present(pte))
 		flush_tlb_range(vma, start, end);
 }
+
+/* a pte_clear() in the else of the pte_present() test: the pte it clears is a swap or marker pte */
+static void demo_clear_nonpresent_else(struct mm_struct *mm, pte_t *pte, unsigned long addr, spinlock_t *ptl)
+{
+	pte_t ptent = ptep_get(pte);
+
+	if (likely(pte_present(ptent) && !pte_special(ptent))) {
+		mark_seen(ptent);
+	} else if (!pte_present(ptent)) {
+		if (pte_marker_entry_uffd_wp(pte_to_swp_entry(ptent)))
+			pte_clear(mm, addr, pte); /* ok: mm/tlb-flush-after-pte-clear */
+	}
+	pte_unmap_unlock(pte, ptl);
+}
+
+/* the present arm leaves on every path (an if whose arms both jump), so what follows sees only swap ptes */
+static int demo_clear_after_present_arm_leaves(struct mm_struct *mm, pte_t *pte, unsigned long addr,
+					       unsigned long end, spinlock_t *ptl)
+{
+	for (; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+
+		if (pte_present(ptent)) {
+			if (pte_young(ptent))
+				continue;
+			else
+				goto out;
+		}
+		pte_clear(mm, addr, pte); /* ok: mm/tlb-flush-after-pte-clear */
+	}
+out:
+	pte_unmap_unlock(pte - 1, ptl);
+	return 0;
+}

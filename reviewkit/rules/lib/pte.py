@@ -1,10 +1,10 @@
 """Page-table helpers for the mm rules that reason about ptes (mm-rules.md R3, R4, R9, R13, R14).
 
-Everything here is syntax: tree-sitter-c nodes of one function, compared by
-text, ordered by byte offset (mm-rules.md §1: "order is byte offset,
-dominance is an enclosing if or an earlier statement"). No control-flow
-graph. Names of the kernel primitives come from mm-rules.md §4.I and were
-checked against 6.1.192 and 6.12.117.
+Facts are read from tree-sitter-c nodes of one function, compared by text;
+control flow (which branch, which guard, what is reached after what) comes
+from the function's graph (reviewkit.code.cfg). Names of the kernel
+primitives come from mm-rules.md §4.I and were checked against 6.1.192 and
+6.12.117.
 
 Nodes are read through `node.text` (the normalised bytes tree-sitter saw):
 identifiers and call names are the same there as in the real source.
@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import tree_sitter
 
+from ...code.cfg import cfg_of
 from ..context import query
 
 Node = tree_sitter.Node
@@ -235,69 +236,31 @@ def occurrences(scope: Node, name: str) -> list[Node]:
     return out
 
 
-def enclosing_ifs(node: Node, stop: Node) -> list[tuple[Node, bool]]:
-    """(if_statement, node-is-in-its-then-branch) for each if around `node`, nearest first.
-    A node in the condition itself is skipped (it is neither branch)."""
-    out = []
-    child = node
-    for a in ancestors(node, stop):
-        if a.type == "if_statement":
-            cond = a.child_by_field_name("condition")
-            cons = a.child_by_field_name("consequence")
-            if cond is not None and inside(child, cond):
-                pass
-            else:
-                out.append((a, cons is not None and inside(child, cons)))
-        child = a
-    return out
+def _graph(node: Node):
+    return cfg_of(node)
 
 
-def _branch(if_node: Node, node: Node) -> str:
-    cons = if_node.child_by_field_name("consequence")
-    cond = condition(if_node)
-    if cond is not None and inside(node, cond):
-        return "cond"
-    return "then" if cons is not None and inside(node, cons) else "else"
+def same_path(a: Node, b: Node, stop: Node = None) -> bool:
+    """Can one run through the function (one loop iteration) see both nodes?  False when they
+    are in different branches or cases, or one is only reached after the other has left."""
+    g = _graph(a)
+    return g is None or g.same_path(a, b)
 
 
-def same_path(a: Node, b: Node, stop: Node) -> bool:
-    """Can one straight run through the function see both nodes?  False when an if (or a switch)
-    around both puts them in different branches (or cases).  Loops are ignored."""
-    for anc in ancestors(a, stop):
-        if not inside(b, anc):
-            continue
-        if anc.type == "if_statement":
-            ba, bb = _branch(anc, a), _branch(anc, b)
-            if "cond" not in (ba, bb) and ba != bb:
-                return False
-        elif anc.type == "case_statement":
-            continue
-        elif anc.type == "compound_statement" and anc.parent is not None and anc.parent.type == "switch_statement":
-            ca = next((c for c in anc.named_children if inside(a, c)), None)
-            cb = next((c for c in anc.named_children if inside(b, c)), None)
-            if ca is not None and cb is not None and ca.id != cb.id and ca.type == cb.type == "case_statement":
-                return False
-    return True
+def falls_through_to(a: Node, b: Node, stop: Node = None) -> bool:
+    """Can control go from `a` on to the later node `b` (not across a return/continue/goto)?"""
+    g = _graph(a)
+    return g is None or g.reaches(a, b)
 
 
-def falls_through_to(a: Node, b: Node, stop: Node) -> bool:
-    """Can control go from `a` on to the later node `b`?  No when they are in different branches, or when
-    a block around `a` (not around `b`) always leaves (`{ ...; return 0; }`, `{ ...; goto retry; }`)."""
-    if not same_path(a, b, stop):
-        return False
-    for anc in ancestors(a, stop):
-        if inside(b, anc):
-            break
-        if anc.type == "compound_statement" and exits(anc):
-            last = [c for c in anc.named_children if c.type != "comment"][-1]
-            if last.start_byte >= a.end_byte:
-                return False
-    return True
-
-
-def ifs_between(node: Node, outer: Node, stop: Node) -> list[Node]:
-    """The if_statements whose branch holds `node` but not `outer`: what `node` depends on beyond `outer`."""
-    return [i for i, _then in enclosing_ifs(node, stop) if not inside(outer, i)]
+def conditions_between(node: Node, outer: Node) -> list:
+    """Guards (reviewkit.code.cfg.Guard) that hold at `node` but not at `outer`: what `node`
+    depends on beyond `outer`."""
+    g = _graph(node)
+    if g is None:
+        return []
+    known = {(x.expr.id, str(x.value)) for x in g.guards(outer)}
+    return [x for x in g.guards(node) if (x.expr.id, str(x.value)) not in known]
 
 
 def condition(if_node: Node) -> Optional[Node]:
@@ -305,43 +268,18 @@ def condition(if_node: Node) -> Optional[Node]:
 
 
 def exits(stmt: Optional[Node]) -> bool:
-    """Does the statement always leave the current block (continue/return/break/goto at its end)?"""
-    if stmt is None:
-        return False
-    if stmt.type in _EXITS:
-        return True
-    if stmt.type == "compound_statement":
-        inner = [c for c in stmt.named_children if c.type != "comment"]
-        return bool(inner) and exits(inner[-1])
-    return False
-
-
-def earlier_siblings(node: Node, stop: Node) -> Iterator[Node]:
-    """Statements before `node` (or before the ancestor of `node` they are siblings of) in each
-    enclosing block up to `stop`, nearest first."""
-    child = node
-    for a in ancestors(node):
-        if a.type == "compound_statement":
-            yield from reversed([c for c in a.named_children if c.end_byte <= child.start_byte])
-        if a.id == stop.id:
-            break
-        child = a
+    """Does the statement always leave (return/continue/break/goto) rather than fall out its end?"""
+    g = _graph(stmt) if stmt is not None else None
+    return g is not None and g.reachable(stmt) and not g.falls_out(stmt)
 
 
 def guarded_by(node: Node, stop: Node, test: Callable[[Node, bool], bool]) -> bool:
-    """Is `node` under an if whose condition satisfies test(condition, in_then_branch), or after an
-    earlier `if (cond) <exit>;` in an enclosing block whose condition satisfies test(condition, False)?"""
-    for if_node, in_then in enclosing_ifs(node, stop):
-        cond = condition(if_node)
-        if cond is not None and test(cond, in_then):
-            return True
-    for sib in earlier_siblings(node, stop):
-        if sib.type == "if_statement" and exits(sib.child_by_field_name("consequence")):
-            has_else = any(c.type == "else_clause" for c in sib.children)
-            cond = condition(sib)
-            if not has_else and cond is not None and test(cond, False):
-                return True
-    return False
+    """Does `node` run only under a condition for which test(condition, value) holds?  Asked of
+    each atom (the parts of a condition between &&, || and !: `if (!pte_present(x) && y)` gives
+    `pte_present(x)` with value False to its then-arm) and of each whole if condition around it."""
+    g = _graph(node)
+    return g is not None and any(x.kind in ("test", "branch") and test(x.expr, bool(x.value))
+                                 for x in g.all_guards(node))
 
 
 # --- pte facts -----------------------------------------------------------------------------
@@ -365,36 +303,12 @@ def is_kernel_mapping(call: Node) -> bool:
     return first is not None and "init_mm" in first
 
 
-def _says_not_present(cond: Node, in_then: bool) -> bool:
-    """Does being in this branch of `cond` mean the pte tested is not present?"""
-    for c in calls(cond):
-        name = call_name(c)
-        neg = negated(c, cond)
-        if _ENTRY_TEST.match(name):
-            return True  # an entry was decoded from the pte: it is a swap/non-present pte either way
-        if in_then and name in _NOT_PRESENT_PTE_TESTS and not neg and "||" not in text(cond):
-            return True
-        if name == "pte_present" and neg == in_then:
-            if _only_test(cond, c) or (in_then and "||" not in text(cond)):
-                return True  # `else` of `if (pte_present(x))`, or then-branch of `if (!pte_present(x) && ..)`
-    return False
-
-
-def _only_test(cond: Node, call: Node) -> bool:
-    """`if (pte_present(x))` or `if (likely(!pte_present(x)))`: the call is the whole condition."""
-    inner = cond
-    while True:
-        inner = unwrap(inner)
-        if inner is None:
-            return False
-        if inner.type == "unary_expression":
-            inner = inner.named_children[-1] if inner.named_children else None
-            continue
-        if inner.type == "call_expression" and call_name(inner) in ("likely", "unlikely"):
-            a = args(inner)
-            inner = a[0] if a else None
-            continue
-        return inner.id == call.id
+def _says_not_present(atom: Node, value: bool) -> bool:
+    """Does this condition atom having this value mean the pte tested is not present?"""
+    name = call_name(unwrap(atom))
+    if _ENTRY_TEST.match(name) or (not name and any(_ENTRY_TEST.match(call_name(c)) for c in calls(atom))):
+        return True  # an entry was decoded from the pte: it is a swap/non-present pte either way
+    return (value and name in _NOT_PRESENT_PTE_TESTS) or (not value and name == "pte_present")
 
 
 def known_not_present(node: Node, fn_body: Node) -> bool:
@@ -410,7 +324,7 @@ def read_as_swap_pte(fn_body: Node, value: str, clear: Node) -> bool:
     for c in calls(fn_body):
         if c.start_byte <= clear.end_byte or not _SWAP_PTE_ACCESSOR.match(call_name(c)):
             continue
-        if arg_text(c, 0) == value and not ifs_between(c, clear, fn_body):
+        if arg_text(c, 0) == value and not conditions_between(c, clear):
             return True
     return False
 
