@@ -36,6 +36,8 @@ from typing import Callable, Iterable, Optional
 
 import tree_sitter
 
+from .changes import FRAGMENT
+
 Node = tree_sitter.Node
 
 #: calls that never return: a statement made of one of them leaves the function
@@ -93,13 +95,20 @@ class Guard:
 
     @property
     def call(self) -> str:
-        """The called name when the atom is a call (`pte_present(pte)` -> "pte_present")."""
-        return _callee(_strip(self.expr))
+        """The called name when the atom is a call (`pte_present(pte)` -> "pte_present"), also
+        when its value is assigned on the way (`!(pte = pte_offset_map(..))`)."""
+        return _callee(self._value())
+
+    def _value(self) -> Node:
+        inner = _strip(self.expr)
+        if inner.type == "assignment_expression" and inner.child_by_field_name("right") is not None:
+            return _strip(inner.child_by_field_name("right"))
+        return inner
 
     @property
     def args(self) -> list[str]:
         """Whitespace-free text of the atom's call arguments."""
-        inner = _strip(self.expr)
+        inner = self._value()
         return [_squash(_text(a)) for a in _args(inner)] if _callee(inner) else []
 
     @property
@@ -149,6 +158,8 @@ class CFG:
         body = fn_node.child_by_field_name("body") if fn_node.type == "function_definition" else fn_node
         first = self._stmt(body, self.exit, {}) if body is not None else self.exit
         self._edge(self.entry, first)
+        if _is_fragment(fn_node):
+            self._open_ends()
         self._back: set[tuple[int, int]] = set()
         self._find_back_edges()
         self._idom = self._dominators()
@@ -317,6 +328,14 @@ class CFG:
             self._edge(a, target)
             self._edge(test, a)
         return self._place(e, test)
+
+    def _open_ends(self) -> None:
+        """A hunk fragment shows code whose labels and callers it does not: a statement nothing
+        leads to (after a leading `goto out;`) may be entered from outside, not dead."""
+        preds = self._preds()
+        for i, n in enumerate(self.nodes):
+            if i not in (self.entry, self.exit) and not preds[i] and n.kind in ("stmt", "test", "label"):
+                self._edge(self.entry, i)
 
     # --- analyses ---------------------------------------------------------------------------
 
@@ -506,6 +525,27 @@ class CFG:
             stack.extend(self._next(n))
         return False
 
+    def called_before(self, node: Node, names: Iterable[str]) -> bool:
+        """Does every path from the function's entry to `node` call (or test) one of `names`?"""
+        ib = self.index_of(node)
+        if ib is None or ib not in self._idom:
+            return False
+        wanted = frozenset(names)
+        if self._has_call(ib, wanted, before=node.start_byte):
+            return True
+        seen, stack = set(), [self.entry]
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n == ib:
+                return False
+            if n != self.entry and self._has_call(n, wanted):
+                continue
+            stack.extend(self._next(n))
+        return True
+
     def on_every_path(self, a: Node, b: Node, names: Iterable[str]) -> bool:
         """Does every path from `a` to `b` call one of `names` in between? (True when `b` is
         not reached from `a` at all.)"""
@@ -522,8 +562,7 @@ class CFG:
 
     def falls_out(self, stmt: Node) -> bool:
         """Can control leave `stmt` at its end (not by return/break/continue/goto)?"""
-        inside = {i for i, n in enumerate(self.nodes)
-                  if n.ast is not None and stmt.start_byte <= n.ast.start_byte and n.ast.end_byte <= stmt.end_byte}
+        inside = self._inside(stmt)
         start = self.index_of(stmt)
         if start is None or start not in inside:
             return start is not None and start != self.exit   # an empty block falls through
@@ -540,6 +579,34 @@ class CFG:
                 elif not jump:
                     return True
         return False
+
+    def _inside(self, stmt: Node) -> set[int]:
+        return {i for i, n in enumerate(self.nodes)
+                if n.ast is not None and stmt.start_byte <= n.ast.start_byte and n.ast.end_byte <= stmt.end_byte}
+
+    def calls_from(self, stmt: Node, names: Iterable[str]) -> list[Node]:
+        """Calls to `names` that a run starting at `stmt` can make before it falls out of `stmt`'s
+        end: inside it, or wherever its return/break/continue/goto lead (`goto out_put;`)."""
+        wanted = frozenset(names)
+        inside = self._inside(stmt)
+        start = self.index_of(stmt)
+        out: list[Node] = []
+        seen: set[int] = set()
+        stack = [(start, True)] if start is not None and start in inside else []
+        while stack:
+            n, within = stack.pop()
+            if (n, within) in seen:
+                continue
+            seen.add((n, within))
+            if self._has_call(n, wanted):
+                out.extend(c for c in _calls(self.nodes[n].ast) if _callee(c) in wanted)
+            for s in self._next(n):
+                jump = any(t == s and j for t, j in self.nodes[n].succ)
+                if not within or s in inside:
+                    stack.append((s, within))
+                elif jump:
+                    stack.append((s, False))
+        return sorted({c.id: c for c in out}.values(), key=lambda c: c.start_byte)
 
     def exits_before(self, arm: Node, node: Node) -> bool:
         """Does every path from the start of `arm` leave (return/continue/break/goto) before `node`?"""
@@ -592,6 +659,21 @@ class CFG:
         """Is the statement holding `node` a return/break/continue/goto (or a noreturn call)?"""
         i = self.index_of(node)
         return i is not None and any(j for _s, j in self.nodes[i].succ)
+
+
+def _is_fragment(fn_node: Node) -> bool:
+    decl = fn_node.child_by_field_name("declarator") if fn_node.type == "function_definition" else None
+    return decl is not None and FRAGMENT.encode() in decl.text
+
+
+def _calls(node: Node) -> list[Node]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "call_expression":
+            out.append(n)
+        stack.extend(n.named_children)
+    return out
 
 
 def _within(node: Node, outer: Node) -> bool:

@@ -64,12 +64,14 @@ the page came from; on a mismatch drop the reference with the release that
 matches the grab (`gup_put_folio(folio, refs, flags)`) and fall back to the
 slow path.
 """
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 
 RULE = Rule(id="mm/gupfast-recheck-after-ref", severity="error", scope="function",
             summary="lockless walkers: reject pte_special, take the ref, re-read the pte/pmd, drop it on change")
 
+_SPECIAL_TESTS = ("pte_special", "vm_normal_page", "vm_normal_folio", "pte_devmap")
 _VAL = {"pte": "pte_val", "pmd": "pmd_val", "pud": "pud_val", "p4d": "p4d_val", "pgd": "pgd_val"}
 _REREAD = {"pte": "ptep_get({p})", "pmd": "*{p}", "pud": "*{p}", "p4d": "*{p}", "pgd": "*{p}"}
 
@@ -111,8 +113,7 @@ def _check_grab(ctx, values, value, grab):
 
 
 def _problems(ctx, value, grab):
-    start = value.pos if value.pos else ctx.node.start_byte
-    if value.level == "pte" and value.read != "parameter" and not _special_rejected(ctx.node, start, grab):
+    if value.level == "pte" and value.read != "parameter" and not _special_rejected(grab):
         yield ("no pte_special() rejection before the reference: a special pte has no refcounted struct page "
                "(and a ZONE_DEVICE page needs its pgmap reference), so GUP-fast races with the page being "
                "recycled",
@@ -121,7 +122,8 @@ def _problems(ctx, value, grab):
     end = _handout(ctx, grab)
     if end is None:
         return  # the hunk does not show where the page is handed out: nothing more to conclude
-    checks = [i for i in gup.if_statements(ctx.node) if grab.end_byte <= i.start_byte < end]
+    g = cfg_of(grab)
+    checks = [i for i in gup.if_statements(ctx.node) if grab.end_byte <= i.start_byte < end and g.reaches(grab, i)]
     recheck = next((i for i in checks if _rechecks(i, value)), None)
     if recheck is None:
         yield _missing_recheck(ctx, grab, value)
@@ -140,10 +142,9 @@ def _problems(ctx, value, grab):
                f"{{ {_release_text(ctx, grab)}; goto out; }}`")
 
 
-def _special_rejected(fn_node, start, grab):
-    conds = [c for c in gup.conditions_before(fn_node, grab.start_byte) if c.start_byte >= start]
-    return any(gup.call_name(c) in ("pte_special", "vm_normal_page", "vm_normal_folio")
-               for cond in conds for c in gup.calls_in(cond))
+def _special_rejected(grab):
+    """Every path to the grab asks pte_special() (or vm_normal_page(), or takes a devmap pgmap)."""
+    return cfg_of(grab).called_before(grab, _SPECIAL_TESTS)
 
 
 def _handout(ctx, grab):

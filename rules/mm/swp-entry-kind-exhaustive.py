@@ -88,9 +88,11 @@ def _new_kinds(ctx, before, after):
                   None)
         if fn is None or fn.node is None:
             continue
+        reachable = {k for k in new if not (K.hugetlb_site(site.path, site.function)
+                                            and K.family(after, k) in K.NOT_IN_HUGETLB)}
         for d in K.dispatches(full, fn.node):
-            missing = sorted(new - d.covered)
-            if not missing or len(missing) < len(new) and not (set(missing) & pfn_new):
+            missing = sorted(reachable - d.covered)
+            if not missing or len(missing) < len(reachable) and not (set(missing) & pfn_new):
                 continue
             severity, how = _verdict(d.default, bool(set(missing) & pfn_new))
             if severity is None:

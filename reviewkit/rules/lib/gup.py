@@ -25,6 +25,8 @@ from typing import Iterable, Optional
 
 import tree_sitter
 
+from ...code.cfg import cfg_of
+
 Node = tree_sitter.Node
 
 # --- registries (mm-rules.md R5 table; 5.x, 6.1 and 6.12 names together) -------------------------
@@ -323,20 +325,9 @@ def reaching_ref(fn_node: Node, refs: list, rel: Release) -> Optional[Ref]:
 
 
 def _leaves_before(node: Node, later: Node) -> bool:
-    """Is node in a block that `later` is not in and that ends with goto/return/break/continue
-    (`if (err) { page = ERR_PTR(err); goto out; }`): then it does not reach `later`."""
-    n = node.parent
-    while n is not None:
-        if n.start_byte <= later.start_byte < n.end_byte:
-            return False
-        if n.type in ("compound_statement", "if_statement") and n.parent is not None \
-                and n.parent.type in ("if_statement", "else_clause"):
-            body = n if n.type == "compound_statement" else None
-            last = body.named_children[-1] if body is not None and body.named_children else n
-            if last.type in ("goto_statement", "return_statement", "break_statement", "continue_statement"):
-                return True
-        n = n.parent
-    return False
+    """Does every path from `node` leave before `later` (`if (err) { page = ERR_PTR(err); goto out; }`)?"""
+    g = cfg_of(node)
+    return g is not None and not g.reaches(node, later)
 
 
 def _inside(pos: int, node: Node) -> bool:
@@ -354,41 +345,32 @@ def modes_of(refs: list, key: str) -> set:
 
 # --- guards ------------------------------------------------------------------------------------
 
-def flag_guard(node: Node, top: Node) -> Optional[str]:
+def flag_guard(node: Node, top: Node = None) -> Optional[str]:
     """"pin" when node only runs with FOLL_PIN set (`if (flags & FOLL_PIN)` or the else of
     `if (flags & FOLL_GET)`), "get" for the opposite, None when nothing says."""
     child, parent = node, node.parent
-    while parent is not None and child != top:
-        if parent.type in ("if_statement", "conditional_expression"):
-            cond = parent.child_by_field_name("condition")
-            if cond is not None and child != cond:
-                sense = _condition_flag(cond)
-                if sense is not None:
-                    flag, negated = sense
-                    if child.type == "else_clause" or child == parent.child_by_field_name("alternative"):
-                        negated = not negated
-                    return flag if not negated else ("get" if flag == "pin" else "pin")
+    while parent is not None and parent.type not in ("expression_statement", "declaration", "function_definition"):
+        if parent.type == "conditional_expression" and child != parent.child_by_field_name("condition"):
+            sense = _condition_flag(parent.child_by_field_name("condition"),
+                                    child == parent.child_by_field_name("consequence"))
+            if sense is not None:
+                return sense  # `flags & FOLL_PIN ? unpin_user_page(p) : put_page(p)`
         child, parent = parent, parent.parent
+    g = cfg_of(node)
+    for guard in (g.guards(node) if g is not None else []):
+        sense = _condition_flag(guard.expr, bool(guard.value)) if guard.kind == "test" else None
+        if sense is not None:
+            return sense
     return None
 
 
-def _condition_flag(cond: Node) -> Optional[tuple]:
-    """(flag, negated) for a condition testing `x & FOLL_PIN` / `x & FOLL_GET` (not under ||)."""
-    stack = [(cond, False)]
-    while stack:
-        n, neg = stack.pop()
-        if n.type == "binary_expression":
-            op = _operator(n)
-            if op == "||":
-                return None
-            if op == "&":
-                names = identifiers(n)
-                for flag, mode in (("FOLL_PIN", "pin"), ("FOLL_GET", "get")):
-                    if flag in names:
-                        return mode, neg
-        if n.type == "unary_expression" and n.text.startswith(b"!"):
-            neg = not neg
-        stack.extend((c, neg) for c in n.children)
+def _condition_flag(atom: Node, value: bool) -> Optional[str]:
+    """The mode a condition atom `x & FOLL_PIN` / `x & FOLL_GET` selects when it is `value`."""
+    if atom.type == "binary_expression" and _operator(atom) == "&":
+        names = identifiers(atom)
+        for flag, mode, other in (("FOLL_PIN", "pin", "get"), ("FOLL_GET", "get", "pin")):
+            if flag in names:
+                return mode if value else other
     return None
 
 
@@ -536,30 +518,11 @@ def _walk(node: Node) -> Iterable[Node]:
 
 
 def releases_on_path(branch: Node, fn_node: Node) -> bool:
-    """Does a branch drop a reference: a release call in it, or after the label it jumps to?"""
-    names = {call_name(c) for c in calls_in(branch)}
-    if names & (ANY_RELEASE | FLAG_AWARE_RELEASE):
-        return True
-    for node in _walk(branch):
-        if node.type == "goto_statement":
-            label = node.child_by_field_name("label")
-            if label is not None and _label_releases(fn_node, label.text):
-                return True
-    return False
-
-
-def _label_releases(fn_node: Node, label: bytes) -> bool:
-    for node in _walk(fn_node):
-        if node.type == "labeled_statement":
-            lab = node.child_by_field_name("label")
-            if lab is not None and lab.text == label:
-                tail = [node]
-                sib = node.next_named_sibling
-                while sib is not None:
-                    tail.append(sib)
-                    sib = sib.next_named_sibling
-                return any(call_name(c) in ANY_RELEASE | FLAG_AWARE_RELEASE for t in tail for c in calls_in(t))
-    return False
+    """Does a branch drop a reference: a release call in it, or where its goto/return leads?"""
+    g = cfg_of(branch)
+    if g is None:
+        return bool({call_name(c) for c in calls_in(branch)} & (ANY_RELEASE | FLAG_AWARE_RELEASE))
+    return bool(g.calls_from(branch, ANY_RELEASE | FLAG_AWARE_RELEASE))
 
 
 # --- the function a rule sees ------------------------------------------------------------------

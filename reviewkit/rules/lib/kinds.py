@@ -5,11 +5,10 @@ Built on reviewkit.code.registry (kinds and predicates derived from the tree).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
-
 import tree_sitter
 
 from ...code import registry as reg_mod
+from ...code.cfg import cfg_of
 from .chains import Arm, Chain, chains
 
 SAFE_DEFAULT = ("WARN", "pr_alert", "pr_err", "print_bad_pte", "VM_FAULT_SIGBUS", "BUG")
@@ -63,31 +62,35 @@ class Dispatch:
         return self.chain.head.start_point[0] + 1
 
 
-_JUMPS = ("return_statement", "continue_statement", "goto_statement", "break_statement")
+#: families of device memory (ZONE_DEVICE pages): never a hugetlb folio, so hugetlb code never sees them
+NOT_IN_HUGETLB = frozenset({"device_private", "device_exclusive", "device_coherent"})
 
 
-def _ends_flow(body: tree_sitter.Node) -> bool:
-    """Does the arm leave (return/continue/goto/break) rather than fall through?"""
-    last = body
-    if body.type == "compound_statement":
-        stmts = [c for c in body.named_children if c.type != "comment"]
-        if not stmts:
-            return False
-        last = stmts[-1]
-    return last.type in _JUMPS
-
-
-def _default(chain: Chain, source: Optional[bytes]) -> str:
+def _default(chain: Chain) -> str:
+    """What a kind no arm names meets: the final else (safe | unknown), nothing because every arm
+    leaves and so does the code after the chain (filter), the code after it (implicit), or the end
+    of the function (none)."""
     d = chain.default
     if d is not None:
         text = d.body.text.decode("utf-8", "replace")
         return "safe" if any(s in text for s in SAFE_DEFAULT) else "unknown"
-    if all(_ends_flow(a.body) for a in chain.arms):
+    g = cfg_of(chain.head)
+    if g is None:
+        return "implicit"
+    nxt = g.after_chain(chain.head)
+    if nxt is not None and (nxt.type in _LOOPS or g.is_jump(nxt)):
+        return "filter"   # the chain sits where the code leaves next (`continue`, the next iteration)
+    if all(not g.falls_out(a.body) for a in chain.arms):
         return "filter"
-    nxt = chain.head.next_named_sibling
-    while nxt is not None and nxt.type == "comment":
-        nxt = nxt.next_named_sibling
     return "implicit" if nxt is not None else "none"
+
+
+_LOOPS = ("while_statement", "for_statement", "do_statement")
+
+
+def hugetlb_site(path: str, function: str) -> bool:
+    """Code that handles only hugetlb entries (mm/hugetlb.c, hugetlb_* / *_hugetlb_* functions)."""
+    return path.endswith("/hugetlb.c") or "hugetlb" in function
 
 
 def dispatches(reg, node: tree_sitter.Node) -> list[Dispatch]:
@@ -98,5 +101,5 @@ def dispatches(reg, node: tree_sitter.Node) -> list[Dispatch]:
         if sum(1 for k in per_arm if k) < 2:
             continue
         covered = frozenset().union(*per_arm)
-        out.append(Dispatch(chain, covered, _default(chain, None)))
+        out.append(Dispatch(chain, covered, _default(chain)))
     return out
