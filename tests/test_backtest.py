@@ -149,3 +149,14 @@ def test_backtest_on_real_stable_fixes(corpus, linux_6_12):
         # a merged fix draws no error or warning from an mm rule going forward
         assert not [r for r in case["noise"] if r.startswith("mm/")]
     assert data["stats"]["reverse_applicable"] == 2
+
+
+def test_backtest_on_clean_61_series_is_quiet(corpus, linux_6_1):
+    """Merged upstream work backported to 6.1: not in the tree, linted forward; no rule may object."""
+    errors = Errors()
+    jobs = backtest.mail_jobs([str(corpus / "mm-patches-6.1" / "series-b")], errors)
+    data = backtest.run(jobs, backtest.Settings(str(linux_6_1)), processes=1, errors=errors)
+    states = {c["id"][:11]: c["apply"]["status"] for c in data["cases"]}
+    assert states["020-v6.3-22"] == "already-in-tree"  # the README: already in 6.1.192
+    assert sum(s == "not-in-tree" for s in states.values()) == 10
+    assert data["stats"]["noise_findings"] == 0 and data["stats"]["reverse_applicable"] == 0
