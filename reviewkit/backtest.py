@@ -192,6 +192,9 @@ def _lint(parsed: Parsed, tree: SourceTree, errors: Errors) -> dict:
     """msgid -> active findings, for the patches of `parsed` applied to `tree`."""
     analysis = analyse(parsed, None, errors=errors, tree=tree)
     result = lint(parsed, analysis, _WORKER["rules"], errors)
+    spent = _WORKER.setdefault("rule_seconds", {})
+    for rid, sec in result.stats.get("seconds_by_rule", {}).items():
+        spent[rid] = spent.get(rid, 0.0) + sec
     out: dict = {}
     for f in result.active:
         out.setdefault(f.patch, []).append(f)
@@ -228,6 +231,7 @@ def run_job(job: Job) -> list[dict]:
     """Every case (patch) of one job, as plain data. Never raises: a failure is the case's error."""
     start = time.perf_counter()
     errors = Errors()
+    _WORKER["rule_seconds"] = {}
     try:
         if job.commit:
             cases = _commit_cases(job, errors)
@@ -241,6 +245,7 @@ def run_job(job: Job) -> list[dict]:
     for c in cases:
         c["errors"] = [e.as_dict() for e in errors]
         c["seconds"] = round(seconds / len(cases), 3)
+        c["rule_seconds"] = {k: round(v / len(cases), 4) for k, v in sorted(_WORKER["rule_seconds"].items())}
     return cases
 
 
@@ -394,6 +399,11 @@ def run(jobs: list[Job], settings: Settings, processes: int = 1,
             "cases": cases}
     data.update(score(cases, [r.id for r in rules]))
     data["stats"]["seconds"] = round(time.perf_counter() - start, 2)
+    spent: dict = {}
+    for c in cases:
+        for rid, sec in c.get("rule_seconds", {}).items():
+            spent[rid] = spent.get(rid, 0.0) + sec
+    data["stats"]["seconds_by_rule"] = {k: round(v, 2) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
     data["stats"]["processes"] = processes
     return data
 
