@@ -14,7 +14,8 @@ Edges from `return`/`break`/`continue`/`goto` (and calls that never return: BUG(
 jumps; edges that close a cycle (end of a loop body, `continue`, `goto retry`) are back edges, and
 the path queries follow forward edges only ("within one iteration"). Kernel iterator macros
 (`list_for_each_entry(...) {`) are loops (the normaliser turns them into `while`); `#if`/`#ifdef`
-inside a body is a branch either way may take (a `config` test).
+inside a body with an `#else` is a branch either way may take (a `config` test), one without is
+read as compiled in (a check under `#ifdef CONFIG_ARCH_ENABLE_THP_MIGRATION` guards what follows).
 
 Queries take tree-sitter nodes of the function (any node: it is placed at the statement or
 condition atom that holds it):
@@ -270,7 +271,9 @@ class CFG:
                 if not (alt is not None and c.id == alt.id) and c.id not in
                 {x.id for x in (s.child_by_field_name(f) for f in _PREPROC_HEAD) if x is not None}]
         then_i = self._seq(body, nxt, ctx)
-        else_i = self._stmt(alt, nxt, ctx) if alt is not None else nxt
+        if alt is None:
+            return then_i   # `#ifdef CONFIG_X ... #endif`: read as compiled in (what it tests holds there)
+        else_i = self._stmt(alt, nxt, ctx)
         test = self._new("test", s)
         for value, target in ((True, then_i), (False, else_i)):
             a = self._new("config", s, value)
@@ -498,9 +501,12 @@ class CFG:
             stack.extend(n.named_children)
         return False
 
-    def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = ()) -> bool:
+    def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = (),
+                stop: Optional[Callable[[Node], bool]] = None, nonnull: Optional[str] = None) -> bool:
         """Can control go from `a` on to `b` (forward edges only), with no call to one of
-        `avoiding` in between?"""
+        `avoiding` in between, and through no statement or condition atom for which `stop(ast)`
+        holds (e.g. a NULL test of a pointer)?  With `nonnull="folio"`, a path that found
+        `folio` NULL (`if (!folio)`) cannot then find it non-NULL (`if (folio)`)."""
         ia, ib = self.index_of(a), self.index_of(b)
         if ia is None or ib is None:
             return False
@@ -510,19 +516,26 @@ class CFG:
         if names and self._has_call(ia, names, after=a.end_byte):
             return False
         seen = set()
-        stack = self._next(ia)
+        stack = [(n, False) for n in self._next(ia)]
         while stack:
-            n = stack.pop()
-            if n in seen:
+            n, null = stack.pop()
+            if (n, null) in seen:
                 continue
-            seen.add(n)
+            seen.add((n, null))
+            nd = self.nodes[n]
             if n == ib:
                 if not (names and self._has_call(ib, names, before=b.start_byte)):
                     return True
                 continue
             if names and self._has_call(n, names):
                 continue
-            stack.extend(self._next(n))
+            if stop is not None and nd.kind in ("stmt", "test") and stop(nd.ast):
+                continue
+            if nonnull is not None and nd.kind == "assume" and Guard(nd.ast, nd.value).subject == nonnull:
+                if null and nd.value:
+                    continue   # found NULL on this path, now non-NULL: not a real path
+                null = null or not nd.value
+            stack.extend((s, null) for s in self._next(n))
         return False
 
     def called_before(self, node: Node, names: Iterable[str]) -> bool:
@@ -543,6 +556,31 @@ class CFG:
                 return False
             if n != self.entry and self._has_call(n, wanted):
                 continue
+            stack.extend(self._next(n))
+        return True
+
+    def always_passes(self, node: Node, holds: Callable[[Guard], bool]) -> bool:
+        """Does every path from the entry to `node` pass a condition outcome for which
+        `holds(guard)` is true?  Unlike guards() this sees disjunctions: the then-arm of
+        `if (pmd_trans_huge(x) || pmd_devmap(x))` passes one of the two on every path."""
+        ib = self.index_of(node)
+        if ib is None or ib not in self._idom:
+            return False
+        marks = {}
+        seen, stack = set(), [self.entry]
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n == ib:
+                return False
+            nd = self.nodes[n]
+            if nd.kind in ("assume", "case"):
+                if n not in marks:
+                    marks[n] = holds(Guard(nd.ast, nd.value, "test" if nd.kind == "assume" else "case"))
+                if marks[n]:
+                    continue
             stack.extend(self._next(n))
         return True
 

@@ -49,6 +49,7 @@ is not held: do not `pte_unmap_unlock()`.
 import re
 from datetime import datetime, timezone
 
+from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
@@ -210,10 +211,16 @@ def _copy_target(occ):
     return None
 
 
-def first_unchecked_use(fn_body, names: set, after: int):
-    """The first use of one of `names` after byte `after` that no NULL test precedes, or None."""
+def first_unchecked_use(fn_body, names: set, call):
+    """The first use of one of `names` after `call` that a path from the call reaches without a
+    NULL test of them (`if (!pte)`, `VM_BUG_ON(!pte)`) on the way, or None."""
+    g = cfg_of(call)
     found = {n: P.occurrences(fn_body, n) for n in names}
-    pos = after
+
+    def tests(ast):
+        return any(_is_test(o) for n in found for o in P.occurrences(ast, n))
+
+    pos = _climb(call).end_byte
     while True:
         later = [o for occs in found.values() for o in occs if o.start_byte >= pos]
         if not later:
@@ -221,7 +228,14 @@ def first_unchecked_use(fn_body, names: set, after: int):
         occ = min(later, key=lambda o: o.start_byte)
         pos = occ.end_byte
         if _is_test(occ):
-            return None
+            if g is None:
+                return None
+            continue  # the test itself
+        stmt = _statement(occ)
+        if any(_is_test(o) and o.end_byte <= occ.start_byte for n in found for o in P.occurrences(stmt, n)):
+            continue  # `pte && pte_young(ptep_get(pte))`
+        if g is not None and not g.reaches(call, occ, stop=tests):
+            continue  # only after a test, or on another path
         if _is_assignment_target(occ) or _returned(occ):
             return None  # overwritten, or handed to the caller: nothing more to say here
         copy = _copy_target(occ)
@@ -244,7 +258,7 @@ def _check_call(ctx, call, fn_body):
                                      f"{_why(ctx, name)}", suggestion=_suggestion("pte", name),
                                confidence=_confidence(ctx, name))
         return None
-    use = first_unchecked_use(fn_body, set(names), _climb(call).end_byte)
+    use = first_unchecked_use(fn_body, set(names), call)
     if use is None:
         return None
     var = names[0]
