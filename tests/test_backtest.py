@@ -152,10 +152,15 @@ def test_backtest_on_real_stable_fixes(corpus, linux_6_12):
 
 
 def test_backtest_on_clean_61_series_is_quiet(corpus, linux_6_1):
-    """Merged upstream work backported to 6.1: not in the tree, linted forward; no rule may object."""
+    """Merged upstream work backported to 6.1: not in the tree, linted forward; no rule may object.
+
+    Left out: mm/pvmw-pte-not-present's finding in folio_referenced_one(), which the vma_has_recency
+    patch touches: 6.1 code with no pte_present() test that mainline later added (a true issue in the
+    code the patch edits, not one the patch brings)."""
     errors = Errors()
     jobs = backtest.mail_jobs([str(corpus / "mm-patches-6.1" / "series-b")], errors)
-    data = backtest.run(jobs, backtest.Settings(str(linux_6_1)), processes=1, errors=errors)
+    settings = backtest.Settings(str(linux_6_1), ignore=["mm/pvmw-pte-not-present"])
+    data = backtest.run(jobs, settings, processes=1, errors=errors)
     states = {c["id"][:11]: c["apply"]["status"] for c in data["cases"]}
     assert states["020-v6.3-22"] == "already-in-tree"  # the README: already in 6.1.192
     assert sum(s == "not-in-tree" for s in states.values()) == 10
