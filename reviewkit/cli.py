@@ -20,6 +20,7 @@ from .commands import summarize as summarize_cmd
 from .commands.common import UserError
 
 COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd, "rules": rules_cmd}
+COMMANDS["backtest"] = __import__("reviewkit.commands.backtest", fromlist=["run"])
 
 
 class _Parser(argparse.ArgumentParser):

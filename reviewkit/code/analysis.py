@@ -68,7 +68,9 @@ def _with_quoted_files(parsed: Parsed, patch, notes: list):
 
 
 def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None,
-            errors: Optional[Errors] = None) -> Analysis:
+            errors: Optional[Errors] = None, tree: Optional[SourceTree] = None) -> Analysis:
+    """Apply every series to its tree (`tree`, when given, is an already opened one: the same
+    for every series, e.g. an in-memory overlay) and find the functions each patch touches."""
     errors = errors if errors is not None else parsed.errors
     out = Analysis()
     parser = make_parser()
@@ -78,16 +80,17 @@ def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None
         if not patches:
             continue
         key = (tree_path, base, series_base(parsed, i) if not base else None)
-        if key not in opened:
-            tree, notes = open_tree(*key) if tree_path else (NoTree(), [
-                "no source tree given: functions are found from the hunks alone (--tree DIR for more)"])
+        if tree is not None:
             opened[key] = tree
+        elif key not in opened:
+            opened[key], notes = open_tree(*key) if tree_path else (NoTree(), [
+                "no source tree given: functions are found from the hunks alone (--tree DIR for more)"])
             out.notes.extend(n for n in notes if n not in out.notes)
-        tree = opened[key]
-        out.trees[i] = tree
+        series_tree = opened[key]
+        out.trees[i] = series_tree
         out.bases[i] = base or key[2]
         suspect: set = set()  # (path, function) a failed hunk of this series touches
-        for images in apply_series(tree, patches, errors):
+        for images in apply_series(series_tree, patches, errors):
             mid = images.patch.message.msgid
             out.images[mid] = images
             out.changes[mid] = function_changes(images, parser, suspect)

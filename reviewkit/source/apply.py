@@ -380,3 +380,19 @@ def _apply_one(tree: SourceTree, state: dict, fd: FileDiff, patch: Patch, where:
     else:
         status = "applied"
     return FileImages(fd.old_path, fd.new_path, before, after, cb, ca, results, status, "tree", fd, removed_at)
+
+
+def reversed_diff(fd: FileDiff) -> FileDiff:
+    """The same change undone (`git apply -R`): old and new sides swapped."""
+    status = {"added": "deleted", "deleted": "added"}.get(fd.status, fd.status)
+    hunks = tuple(Hunk(h.new_start, h.new_len, h.old_start, h.old_len, h.section,
+                       tuple(replace(ln, kind={"+": "-", "-": "+"}.get(ln.kind, ln.kind),
+                                     old_line=ln.new_line, new_line=ln.old_line) for ln in h.lines),
+                       h.no_newline_new, h.no_newline_old) for h in fd.hunks)
+    return replace(fd, old_path=fd.new_path, new_path=fd.old_path, status=status, hunks=hunks,
+                   old_mode=fd.new_mode, new_mode=fd.old_mode, old_blob=fd.new_blob, new_blob=fd.old_blob)
+
+
+def reversed_patch(patch: Patch) -> Patch:
+    """The patch undone: what bringing its bug back would look like."""
+    return replace(patch, files=tuple(reversed_diff(fd) for fd in patch.files))
