@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 
 from reviewkit.cli import main
+from reviewkit.pipeline import parse_inputs
+from reviewkit.rules.context import patch_lines
 
 
 def _lint_json(capsys, *args) -> dict:
@@ -111,7 +113,7 @@ def test_real_series_that_partly_fail_on_6_1(corpus, linux_6_1, capsys):
     """Real series on Debian's 6.1: series-a's patch 18 fails in 2 of its 3 hunks (6.1.192 changed the top
     of lru_gen_look_around()), patch 02 is already there; the 2021 device-exclusive v11 series partly
     applies. Every patch says how it applied, and nothing at warning or above comes from mm rules on
-    code that is not the patch's (before: a BUG_ON() 6.1 itself has, in a try_to_migrate() the tree
+    code that is not the patch's own added lines (before: a BUG_ON() 6.1 itself has, in a try_to_migrate() the tree
     already had, was a warning on patch 04)."""
     series_a = _lint_json(capsys, str(corpus / "mm-patches-6.1" / "series-a"), "--tree", str(linux_6_1))
     by_counter = {p["counter"]: p["apply"] for p in series_a["patches"].values()}
@@ -128,7 +130,14 @@ def test_real_series_that_partly_fail_on_6_1(corpus, linux_6_1, capsys):
     statuses = {p["apply"]["status"] for p in data["patches"].values()}
     assert "partial" in statuses and statuses <= {"partial", "failed", "already-applied", "applied",
                                                   "offset", "fuzz"}
-    assert not [f for f in data["findings"] if f["rule"].startswith("mm/") and f["severity"] != "note"]
+    # What mm rules still say at warning or above is on lines the patch itself adds: v11 04/10 writes the
+    # new try_to_migrate_one() with pte_pfn(*pvmw.pte) though the walk can stop at a device-private entry
+    # (6.1 has the fix: it takes the subpage of a ZONE_DEVICE folio without pte_pfn()), a true finding.
+    parsed = parse_inputs([str(thread)])
+    for f in data["findings"]:
+        if f["rule"].startswith("mm/") and f["severity"] != "note":
+            added = patch_lines(parsed.patches[f["patch"]], "+")
+            assert " ".join(f["snippet"].split()) in added, f
 
 
 # A hunk for patch 2 of the example series in zap_nonpresent_pte(), written against a line the tree does
