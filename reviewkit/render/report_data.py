@@ -122,7 +122,7 @@ def _patch_data(parsed: Parsed, msgid: str, n: int, series: Optional[int], lint:
     found, resolved = _place(p, mine, "findings"), _place(p, gone, "resolved")
     placed = {i for ids in found["at"].values() for i in ids}
     placed_resolved = {i for ids in resolved["at"].values() for i in ids}
-    apply = lint["patches"].get(msgid, {}).get("apply")
+    apply = lint.get("patches", {}).get(msgid, {}).get("apply")
     states = _hunk_states(apply)
     return {
         "msgid": msgid, "anchor": f"p{n}", "number": n, "series": series,
