@@ -1,0 +1,200 @@
+"""The review as a kernel-style reply mail, and where it goes: a maildir, an SMTP server, or stdout.
+
+One reply per series version, to its cover letter (or its first patch when it
+has none): To the author, Cc everyone the mail went to, In-Reply-To and
+References so that it threads, and for each patch with findings the hunk lines
+they concern quoted with the comment under them. Plain text, 8bit (quoted-
+printable only when a line is too long for 8bit), never base64. Its Message-ID
+is deterministic (see review.review_message_id), which is what makes posting
+checkable after a crash: a maildir is searched for it before a resend.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import sys
+import urllib.parse
+from email.message import EmailMessage
+from datetime import datetime, timezone
+from email.utils import format_datetime, getaddresses
+from typing import Optional
+
+from .. import __version__
+from ..render.email_reply import POLICY, _addr, _attribution, _comment, _diff_part, _log_part, _subject, _wrap
+from ..render.fmt import counts_text, plural, where
+from .sources import BOT_HEADER
+
+
+def _patch_section(patch: dict, data: dict, rules: dict) -> list:
+    findings = data["findings"]
+    mine = [findings[i] for i in patch["findings"]]
+    label = f"[PATCH {patch['counter']}/{patch['total']}] " if patch.get("counter") else ""
+    quoted = []
+    log_items = [f for f in mine if not f["path"]]
+    if log_items:
+        quoted += _log_part(patch, log_items, rules)
+    quoted += _diff_part(patch, findings, rules)
+    out = ["", f"On {label}{patch['title']}:", ""] + ([_attribution(patch)] + quoted if quoted else [])
+    unplaced = [findings[i] for i in patch["unplaced"] if findings[i]["path"]]
+    if unplaced:
+        out += ["", "Outside the quoted hunks:", ""]
+        for f in unplaced:
+            fn = f" in {f['function']}()" if f.get("function") else ""
+            out += [f"{where(f)}{fn}:"] + _comment(f, rules) + [""]
+    return out
+
+
+def body(rev, notes: list, report_url: Optional[str] = None) -> str:
+    """The reply's text: what was reviewed and how, then the findings per patch."""
+    data = rev.data
+    series = data["report"]["series"][rev.series]
+    patches = [data["report"]["patches"][n] for n in series["patches"]]
+    rules = {r["id"]: r for r in data.get("rules", [])}
+    name = (series.get("sender") or {}).get("name") or "there"
+    findings = [data["findings"][i] for p in patches for i in p["findings"]]
+    c = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "note")}
+    trees = "; ".join((data.get("tree") or {}).get("sources", [])) or "no source tree (hunks only)"
+    out = [f"Hi {name.split()[0] if name.split() else name},", ""]
+    out += _wrap(f"reviewkit {__version__} reviewed v{series['version']} of this series "
+                 f"({plural(len(patches), 'patch', 'patches')}) against {trees}: "
+                 f"{counts_text(c, zero='no findings')}.")
+    for note in notes:
+        out += [""] + _wrap(note)
+    problems = [(p, pr) for p in patches for pr in rev.apply["patches"][p["msgid"]]["problems"]]
+    if problems:
+        out += ["", "Not everything applied; those parts were reviewed from the hunks alone:"]
+        for p, pr in problems:
+            out += _wrap(f"- {p.get('counter') or ''}/{p.get('total') or ''} {pr}".replace("- / ", "- "), "  ")
+    for p in patches:
+        if p["findings"]:
+            out += _patch_section(p, data, rules)
+    if report_url:
+        out += ["", f"The full report: {report_url}"]
+    if findings:
+        out += [""] + _wrap("These comments come from reviewkit's mm rules; `reviewkit rules --explain RULE` says "
+                            "why each rule matters. Please say if one of them is wrong for this series.")
+    out += ["", "-- ", f"reviewkit {__version__}"]
+    text = "\n".join(out)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text + "\n"
+
+
+def compose(rev, target: dict, sender: str, message_id: str, notes: list,
+            report_url: Optional[str] = None) -> EmailMessage:
+    """target: the mail answered: {"msgid", "subject", "from": {name, email}, "to"/"cc": [[name, email]],
+    "references": [...]}."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = sender
+    me = (getaddresses([sender])[0][1] or "").lower()
+    author = target["from"]
+    to = [a for a in [_addr(author)] if a]
+    seen = {(author or {}).get("email", "").lower(), me}
+    cc = []
+    for pair in target["to"] + target["cc"]:  # reply to all: the lists and the people Cc'd
+        if pair[1].lower() not in seen:
+            seen.add(pair[1].lower())
+            cc.append(_addr(pair))
+    if to:
+        msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Subject"] = _subject(target["subject"])
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = message_id
+    msg["In-Reply-To"] = target["msgid"]
+    msg["References"] = " ".join([r for r in target["references"] if r != target["msgid"]] + [target["msgid"]])
+    msg[BOT_HEADER] = __version__
+    text = body(rev, notes, report_url)
+    long_lines = any(len(ln.encode("utf-8")) > 990 for ln in text.split("\n"))
+    msg.set_content(text, charset="utf-8", cte="quoted-printable" if long_lines else "8bit")
+    return msg
+
+
+def recipients(msg: EmailMessage) -> list:
+    return [a for _, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if a]
+
+
+def _file_name(message_id: str) -> str:
+    return "reviewkit." + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
+class MaildirPoster:
+    """Deliver into a maildir (tmp/ then rename into new/): the file name comes from the Message-ID,
+    so whether a review is there can be checked, even after a mail reader moved it to cur/."""
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        self.dest = f"maildir:{self.path}"
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+
+    def has(self, message_id: str) -> Optional[bool]:
+        name = _file_name(message_id)
+        for sub in ("new", "cur"):
+            if any(f.split(":", 1)[0] == name for f in os.listdir(os.path.join(self.path, sub))):
+                return True
+        return False
+
+    def send(self, raw: bytes, sender: str, rcpts: list) -> None:
+        name = _file_name(raw_message_id(raw))
+        tmp = os.path.join(self.path, "tmp", name)
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, os.path.join(self.path, "new", name))
+        dirfd = os.open(os.path.join(self.path, "new"), os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+
+
+class SmtpPoster:
+    """Send over SMTP. An SMTP server cannot be asked whether it already has a mail: a send cut short
+    by a crash is not repeated (at most once), and the post says so."""
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname or "localhost", parts.port or 25
+        self.dest = f"smtp://{self.host}:{self.port}"
+
+    def has(self, message_id: str) -> Optional[bool]:
+        return None  # unknowable
+
+    def send(self, raw: bytes, sender: str, rcpts: list) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=60) as smtp:
+            smtp.sendmail(getaddresses([sender])[0][1], rcpts, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+
+class PrintPoster:
+    """Dry run: print what would be posted."""
+
+    dest = "dry-run"
+
+    def has(self, message_id: str) -> Optional[bool]:
+        return False
+
+    def send(self, raw: bytes, sender: str, rcpts: list) -> None:
+        sys.stdout.write(f"--- would post to {', '.join(rcpts)}:\n")
+        sys.stdout.write(raw.decode("utf-8", "replace"))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+
+
+def raw_message_id(raw: bytes) -> str:
+    head = raw.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    for line in head.split("\n"):
+        if line.lower().startswith("message-id:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def open_poster(spec: str):
+    if spec.startswith("maildir:"):
+        return MaildirPoster(spec[len("maildir:"):])
+    if spec.startswith("smtp://"):
+        return SmtpPoster(spec)
+    raise ValueError(f"--post {spec}: give maildir:DIR or smtp://HOST:PORT")
