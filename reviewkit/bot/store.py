@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS cursors (
     source TEXT NOT NULL, epoch TEXT NOT NULL, pos TEXT NOT NULL, PRIMARY KEY (source, epoch));
 CREATE TABLE IF NOT EXISTS messages (
     msgid TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, root TEXT,
-    landed DOUBLE PRECISION NOT NULL, seen DOUBLE PRECISION NOT NULL, series TEXT, raw {blob} NOT NULL);
+    landed DOUBLE PRECISION NOT NULL, seen DOUBLE PRECISION NOT NULL, series TEXT, raw {blob} NOT NULL{seq});
 CREATE INDEX IF NOT EXISTS messages_unplanned ON messages (kind, series);
 CREATE INDEX IF NOT EXISTS messages_root ON messages (root);
 CREATE TABLE IF NOT EXISTS series (
@@ -76,6 +76,8 @@ class StoreError(Exception):
 class Store:
     kind = ""
     blob = "BLOB"
+    seq = ""          # a column numbering mails in arrival order (SQLite has its rowid)
+    order = "rowid"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,7 +98,7 @@ class Store:
 
     def setup(self) -> None:
         with self.tx() as cur:
-            for stmt in SCHEMA.format(blob=self.blob).split(";"):
+            for stmt in SCHEMA.format(blob=self.blob, seq=self.seq).split(";"):
                 if stmt.strip():
                     self._execute(cur, stmt)
 
@@ -141,16 +143,17 @@ class Store:
         with self.tx(write=False) as cur:
             return [(m, ld, bytes(raw)) for m, ld, raw in self.q(
                 cur, "SELECT msgid, landed, raw FROM messages WHERE kind = 'candidate' AND series IS NULL "
-                     "ORDER BY landed, msgid")]
+                     f"ORDER BY {self.order}")]
 
     def planned_mails(self, msgids: list) -> list:
-        """(msgid, landed, raw) of those of `msgids` that are patches or covers of a planned series."""
+        """(msgid, landed, raw) of the patches and covers of the planned series that `msgids` belong to."""
         if not msgids:
             return []
         with self.tx(write=False) as cur:
             return [(m, ld, bytes(raw)) for m, ld, raw in self.q(
-                cur, "SELECT msgid, landed, raw FROM messages WHERE kind = 'candidate' AND series IS NOT NULL "
-                     f"AND msgid IN ({','.join('?' * len(msgids))})", msgids)]
+                cur, "SELECT msgid, landed, raw FROM messages WHERE kind = 'candidate' AND series IN ("
+                     "SELECT series FROM messages WHERE series IS NOT NULL AND series <> 'none' "
+                     f"AND msgid IN ({','.join('?' * len(msgids))})) ORDER BY {self.order}", msgids)]
 
     def assigned(self, msgids: list) -> dict:
         """msgid -> (series key, version) for those of `msgids` that belong to a planned series."""
@@ -247,7 +250,7 @@ class Store:
         """Raw mails of a series version plus the replies already in its thread (for the summary)."""
         with self.tx(write=False) as cur:
             rows = self.q(cur, f"SELECT msgid, raw FROM messages WHERE msgid IN ({','.join('?' * len(msgids))}) "
-                               f"OR (kind = 'reply' AND root IN ({','.join('?' * len(roots))})) ORDER BY landed, msgid",
+                               f"OR (kind = 'reply' AND root IN ({','.join('?' * len(roots))})) ORDER BY {self.order}",
                           [*msgids, *roots])
         return [(m, bytes(raw)) for m, raw in rows]
 
@@ -326,6 +329,8 @@ class SqliteStore(Store):
 class PostgresStore(Store):
     kind = "postgresql"
     blob = "BYTEA"
+    seq = ", seq BIGSERIAL"
+    order = "seq"
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -341,7 +346,7 @@ class PostgresStore(Store):
         # two workers creating the schema at once would collide: one at a time
         with self.tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(7271)")
-            for stmt in SCHEMA.format(blob=self.blob).split(";"):
+            for stmt in SCHEMA.format(blob=self.blob, seq=self.seq).split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
 
