@@ -227,3 +227,4 @@ class Finding:
     related: tuple = ()       # ((path, line, note), ...) other places that matter
     confidence: str = "high"  # high | low (e.g. the function did not parse cleanly)
     waived: str = ""          # why it was waived ("" = not waived)
+    patch_line: Optional[int] = None  # `line` as the patch's own diff numbers it (differs when a hunk moved)

@@ -6,14 +6,17 @@ import email
 import email.policy
 import json
 import mailbox
+import re
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
 from reviewkit.render import b4check, email_reply, markdown, sarif
 
 from tests.conftest import FIXTURES, ROOT, SHARED
+from reviewkit.render.fmt import by_patch
 from tests.test_render_golden import fixture_report
 
 SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
@@ -68,11 +71,58 @@ def test_sarif_content_for_code_scanning():
     assert loc["artifactLocation"]["uri"] == "mm/evil.c" and loc["region"]["startLine"] == 14
     assert loc["region"]["snippet"]["text"].startswith("BUG_ON(")
     fp = next(f["fingerprint"] for f in data["findings"] if f["rule"] == "mm/no-new-bug-on")
-    assert bug["partialFingerprints"] == {"reviewkit/v1": fp}
+    assert bug["partialFingerprints"]["reviewkit/v1"] == fp
+    assert re.fullmatch(r"[0-9a-f]{16}:1", bug["partialFingerprints"][sarif.LINE_HASH])
+    assert "primaryLocationLineHash" not in bug["partialFingerprints"]  # upload-sarif computes GitHub's own
+    meta = rules[bug["ruleIndex"]]
+    assert meta["properties"]["precision"] == "high" and "correctness" in meta["properties"]["tags"]
+    assert meta["help"]["markdown"].count("**") > meta["help"]["text"].count("**") == 0
     sob = by_rule["patch/signed-off-by"]  # commit message: the input file and the patch as a logical location
     assert sob["level"] == "error"
     assert sob["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "fixtures/render/hostile-series.mbox"
     assert "second" in sob["locations"][0]["logicalLocations"][0]["name"]
+
+
+def test_sarif_uris_are_percent_encoded_relative_to_srcroot():
+    data = fixture_report("bug-on")
+    f = data["findings"][0]
+    data["findings"] = [dict(f, path="drivers/a b/#x%y/é.c",
+                             related=[{"path": "mm/ü.c", "line": 3, "note": "here"}])]
+    (res,) = sarif.sarif(data)["runs"][0]["results"]
+    art = res["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art == {"uri": "drivers/a%20b/%23x%25y/%C3%A9.c", "uriBaseId": "%SRCROOT%"}
+    assert urllib.parse.unquote(art["uri"]) == "drivers/a b/#x%y/é.c"
+    assert res["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "mm/%C3%BC.c"
+
+
+def test_sarif_line_hash_follows_the_code_not_the_line_number():
+    data = fixture_report("bug-on")
+    f = data["findings"][0]
+    data["findings"] = [f, dict(f, line=f["line"] + 40, fingerprint="other"), dict(f, line=f["line"] + 3,
+                                                                                   snippet="  other();")]
+    hashes = [r["partialFingerprints"][sarif.LINE_HASH] for r in sarif.sarif(data)["runs"][0]["results"]]
+    assert hashes[0].endswith(":1") and hashes[1] == hashes[0][:-1] + "2"   # same code again: numbered
+    assert hashes[2].split(":")[0] != hashes[0].split(":")[0]
+    moved = dict(fixture_report("bug-on"))
+    moved["findings"] = [dict(f, line=f["line"] + 100)]
+    assert sarif.sarif(moved)["runs"][0]["results"][0]["partialFingerprints"][sarif.LINE_HASH] == hashes[0]
+
+
+def test_sarif_keeps_within_githubs_limits(monkeypatch):
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 3)
+    monkeypatch.setattr(sarif, "MAX_LOCATIONS", 5)
+    data = fixture_report("hostile")
+    note, error = (dict(data["findings"][0], severity=s) for s in ("note", "error"))
+    many = [{"path": f"mm/f{i}.c", "line": i + 1, "note": "also"} for i in range(20)]
+    data["findings"] = [note, note, dict(error, related=many), note, error]
+    doc = sarif.sarif(data)
+    run_ = doc["runs"][0]
+    assert [r["level"] for r in run_["results"]] == ["note", "error", "error"]   # the most severe kept, in order
+    assert len(run_["results"][1]["relatedLocations"]) == 4                      # + its own location = 5
+    texts = [n["message"]["text"] for n in run_["invocations"][0]["toolExecutionNotifications"]]
+    assert any("2 of 5 results left out" in t for t in texts)
+    assert any("more than 5 locations" in t for t in texts)
+    assert_valid_sarif(doc)
 
 
 def test_sarif_waived_findings_are_suppressed():
@@ -111,9 +161,9 @@ def test_email_replies_parse_and_thread():
     assert "> [...]" in quoted and "> \t\tpr_info(\"<b>%s</b>\\n\", name);" not in quoted
     after = first.split("> +\tBUG_ON(!strcmp(name, \"<script>alert(1)</script>\"));\n", 1)[1]
     assert after.lstrip().startswith("BUG_ON() crashes the kernel")
-    assert "[mm/no-new-bug-on]" in after
+    assert "[mm/no-new-bug-on, warning, id " in after
     second = msgs[1].get_content()
-    assert "> No sign-off here" in second and "[patch/signed-off-by]" in second
+    assert "> No sign-off here" in second and "[patch/signed-off-by, error, id " in second
     # reply-all: the patch's Cc is kept, the author is not repeated in Cc
     assert "cc@example.org" in str(msgs[0]["Cc"]) and "evil@example.org" not in str(msgs[0]["Cc"])
 
@@ -162,7 +212,45 @@ def test_b4_statuses():
     cover_only = dict(data, findings=[], resolved=[], waived=[], patches={}, errors=[])
     assert b4check.results(cover_only) == []  # nothing to report on a mail without a diff
     unreadable = dict(cover_only, errors=[{"input": "-", "where": "", "message": "no messages found"}])
-    assert b4check.results(unreadable)[0]["status"] == "fail"
+    assert b4check.results(unreadable)[0]["status"] == "warn"     # not checked: not a fault of the patch
+    notes_only = dict(data, findings=[dict(f, severity="note") for f in data["findings"]])
+    assert b4check.results(notes_only)[0]["status"] == "warn"     # b4 rates checkpatch's CHECK as warn
+    warnings_only = dict(data, findings=[dict(f, severity="warning") for f in data["findings"]])
+    assert b4check.results(warnings_only)[0]["status"] == "warn"
+
+
+def b4_prep_flags(output: str) -> list:
+    """How `b4 prep --check` rates a check command's stdout lines (b4 `LoreMessage.run_local_check`):
+    "fail" when "ERROR:" is anywhere in the line, else "warning"."""
+    return ["fail" if "ERROR:" in line else "warning" for line in output.strip().split("\n") if output.strip()]
+
+
+def b4_review_flags(output: str) -> list:
+    """How b4's review checks rate checkpatch --terse lines (b4 `review/checks.py`): ERROR: fail,
+    WARNING:/CHECK: warn, anything else continues the previous line."""
+    out: list = []
+    for raw in output.strip().split("\n"):
+        line = raw[2:] if raw.startswith("-:") else raw
+        if "ERROR:" in line:
+            out.append("fail")
+        elif "WARNING:" in line or "CHECK:" in line:
+            out.append("warn")
+    return out
+
+
+@pytest.mark.parametrize("name", ["bug-on", "hostile", "clean"])
+def test_terse_through_b4s_rules_error_is_fail_the_rest_warn(name):
+    data = fixture_report(name)
+    data["findings"] = data["findings"] + [dict(data["findings"][0] if data["findings"] else {
+        "rule": "mm/x", "path": "mm/x.c", "line": 1, "function": None, "patch": None}, severity=sev,
+        message=f"a {sev} that quotes pr_err(\"ERROR: x\")") for sev in ("note", "warning")]
+    data["errors"] = [{"input": "x.mbox", "where": "message 1", "message": "hunk 1 does not apply"}]
+    text = b4check.terse(data)
+    want = [("fail" if f["severity"] == "error" else "warn") for _, _, items in by_patch(data, data["findings"])
+            for f in items] + ["warn"]
+    assert b4_review_flags(text) == want
+    assert b4_prep_flags(text) == [{"warn": "warning"}.get(w, w) for w in want]
+    assert len(text.strip().split("\n")) == len(want)             # one line each
 
 
 def test_terse_lines_look_like_checkpatch():

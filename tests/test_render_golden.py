@@ -29,6 +29,7 @@ FIXTURE_INPUTS = {
     "bug-on": (["rules/mm/no-new-bug-on.bad.patch"], "rules/mm/no-new-bug-on.tree"),
     "hostile": (["fixtures/render/hostile-series.mbox"], None),
     "clean": (["fixtures/mail/mm-swap-series.mbox"], None),
+    "partial": (["fixtures/partial-series"], "fixtures/partial-tree"),
 }
 
 RENDERERS = {
@@ -66,9 +67,8 @@ def build_report(inputs: list, tree=None, summary: bool = True) -> dict:
     rules = load_rules([], parsed.errors)
     analysis = analyse(parsed, tree)
     result = lint(parsed, analysis, rules, parsed.errors)
-    data = lint_data(parsed, result, rules)
+    data = lint_data(parsed, result, rules, analysis=analysis)
     data["errors"] = [e.as_dict() for e in parsed.errors]
-    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
     return report_data(parsed, data, thread_summary(parsed, data["errors"]) if summary else None)
 
 

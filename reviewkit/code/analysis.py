@@ -26,6 +26,7 @@ class Analysis:
     notes: list = field(default_factory=list)      # how trees were chosen, what was missing
     images: dict = field(default_factory=dict)     # patch msgid -> PatchImages
     changes: dict = field(default_factory=dict)    # patch msgid -> [FileChange]
+    bases: dict = field(default_factory=dict)      # series index -> the base asked for (--base, base-commit:)
 
     def functions(self, msgid: str) -> list:
         return [fc for f in self.changes.get(msgid, []) for fc in f.functions]
@@ -84,8 +85,10 @@ def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None
             out.notes.extend(n for n in notes if n not in out.notes)
         tree = opened[key]
         out.trees[i] = tree
+        out.bases[i] = base or key[2]
+        suspect: set = set()  # (path, function) a failed hunk of this series touches
         for images in apply_series(tree, patches, errors):
             mid = images.patch.message.msgid
             out.images[mid] = images
-            out.changes[mid] = function_changes(images, parser)
+            out.changes[mid] = function_changes(images, parser, suspect)
     return out

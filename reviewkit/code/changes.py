@@ -10,10 +10,10 @@ attributed to the function git names in the hunk header, with health 0.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
-from ..source.apply import FileImages, PatchImages
+from ..source.apply import FileImages, PatchImages, hunks_only_images
 from .cparse import Function, ParsedFile, make_parser, parse_source
 
 C_SUFFIXES = (".c", ".h")
@@ -54,6 +54,8 @@ class FileChange:
     before: Optional[ParsedFile]
     after: Optional[ParsedFile]
     functions: list[FunctionChange]
+    # functions read from the hunks alone though there is a tree, and why: {name: why}
+    hunk_only: dict = field(default_factory=dict)
 
 
 def _touched(functions: list[Function], lines: frozenset) -> list[Function]:
@@ -224,11 +226,60 @@ def fragment(path: str, name: str, hunk, kinds: str, start: int, parser) -> Opti
                     min(fn.health, 0.5), fn.node, fn.source)
 
 
-def function_changes(patch_images: PatchImages, parser=None) -> list[FileChange]:
+def failed_hunk_functions(images: FileImages) -> set:
+    """Names of the functions a hunk that did not apply touches: the one git names in its header (where
+    it starts) and any whose header line it shows. Their code in the tree is not what the patch expects."""
+    names: set = set()
+    if images.diff is None:
+        return names
+    for r, hunk in zip(images.hunks, images.diff.hunks):
+        if r.status != "failed" and images.status != "missing":
+            continue
+        name = _section_name(hunk.section)
+        if name:
+            names.add(name)
+        names.update(n for n in (_header_name(ln.text) for ln in hunk.lines) if n)
+    return names
+
+
+def _from_hunks(msgid: str, images: FileImages, names: Optional[set], parser, why: str) -> Optional[FileChange]:
+    """The file's changes read from its hunks alone (all of them, or only the functions named)."""
+    sparse = file_change(msgid, hunks_only_images(images.diff), parser)
+    if sparse is None:
+        return None
+    kept = [fc for fc in sparse.functions if names is None or fc.name in names]
+    return FileChange(sparse.images, sparse.before, sparse.after, kept, {fc.name: why for fc in kept})
+
+
+def function_changes(patch_images: PatchImages, parser=None, suspect: Optional[set] = None) -> list[FileChange]:
+    """The functions each file of the patch touches. A function a failed hunk touches (in this patch, or
+    in an earlier one of the series: `suspect`, a set of (path, name) this adds to) is read from the
+    patch's hunks alone, not from the tree, whose code there is not the code the patch was written for."""
     parser = parser or make_parser()
+    suspect = suspect if suspect is not None else set()
+    msgid = patch_images.patch.message.msgid
     out = []
     for images in patch_images.files:
-        fc = file_change(patch_images.patch.message.msgid, images, parser)
-        if fc is not None:
-            out.append(fc)
+        failed_here: set = set()
+        if images.source == "tree" and images.diff is not None and images.path.endswith(C_SUFFIXES):
+            failed_here = failed_hunk_functions(images)
+            suspect.update((images.path, n) for n in failed_here)
+        if images.status == "failed" and images.diff is not None:
+            fc = _from_hunks(msgid, images, None, parser, "none of the file's hunks applied")
+            if fc is not None:
+                out.append(fc)
+            continue
+        fc = file_change(msgid, images, parser)
+        if fc is None:
+            continue
+        if images.source == "tree":
+            names = failed_here | {fn.name for fn in fc.functions if (images.path, fn.name) in suspect}
+            if names:
+                sparse = _from_hunks(msgid, images, names, parser,
+                                     "a hunk that touches it did not apply to the tree")
+                fc.functions = [fn for fn in fc.functions if fn.name not in names]
+                if sparse is not None:
+                    # the sparse images go with these functions: rules read their lines from there
+                    out.append(sparse)
+        out.append(fc)
     return out

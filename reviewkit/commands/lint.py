@@ -5,18 +5,23 @@ a revision range in --tree). With --tree the series is applied to the real
 tree and its functions are analysed whole; without it, from the hunks alone.
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it;
-2 usage error or nothing could be read.
+2 usage error or nothing could be read; 4 no such findings, but a patch could not
+be analysed whole (it did not apply, or only partly, or is already in the tree),
+unless --allow-unapplied.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import subprocess
 import sys
+from typing import Optional
 
 from ..code.analysis import analyse
-from ..render import b4check, email_reply, html, lint_text, markdown, sarif
+from ..render import b4check, email_reply, html, lint_text, mail, markdown, sarif
 from ..render import json as json_render
-from ..render.lint_data import lint_data
+from ..render.lint_data import UNANALYSED, lint_data
 from ..render.report_data import report_data, thread_summary
 from ..rules.engine import FILTERS, SEVERITY_RANK, lint
 from ..rules.loader import load_rules, rules_root_env
@@ -39,12 +44,17 @@ def add_lint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: base-commit, else HEAD)")
     p.add_argument("--fail-on", choices=("error", "warning", "note", "never"), default="error",
                    help="exit 1 when a finding is at least this severe (default error)")
+    p.add_argument("--allow-unapplied", action="store_true",
+                   help="exit 0, not 4, when a patch did not apply (or only partly, or is already in the tree)")
     p.add_argument("--filter", choices=FILTERS, default="added",
                    help="added: only what the patch adds (default); function: anything in touched functions; all")
     p.add_argument("--config", metavar="FILE", help="waivers file (default .reviewkit.toml if present)")
     p.add_argument("--checkpatch", action=argparse.BooleanOptionalAction, default=True,
                    help="also run the tree's scripts/checkpatch.pl on each patch (when --tree has it and perl "
                         "is installed; default on)")
+    p.add_argument("--from", dest="sender", metavar="'NAME <ADDR>'",
+                   help="From: of --format email replies (default: git config user.name/user.email here, "
+                        "else in --tree)")
     add_rule_arguments(p)
     add_input_arguments(p)
 
@@ -76,23 +86,32 @@ def lint_input(args: argparse.Namespace):
     extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
-    data = lint_data(parsed, result, rules)
+    data = lint_data(parsed, result, rules, analysis=analysis)
     data["errors"] = [e.as_dict() for e in errors]
-    data["tree"] = {"notes": analysis.notes, "sources": sorted({t.description for t in analysis.trees.values()})}
     return parsed, result, data
 
 
+# the exit status of a run in which some patch could not be analysed whole (and nothing else failed)
+UNANALYSED_EXIT = 4
+
+
 def exit_code(args: argparse.Namespace, result) -> int:
-    """0: nothing at or above --fail-on; 1: something is; 2: nothing could be read."""
+    """0: nothing at or above --fail-on; 1: something is; 2: nothing could be read; 4: nothing at or
+    above --fail-on, but a patch did not apply whole to the tree (a CI bot must not read that as a pass)."""
     if result is None:
         return 2
-    if args.fail_on == "never":
-        return 0
-    limit = SEVERITY_RANK[args.fail_on]
-    return 1 if any(SEVERITY_RANK[f.severity] >= limit for f in result.active) else 0
+    limit = SEVERITY_RANK.get(args.fail_on)
+    if limit is not None and any(SEVERITY_RANK[f.severity] >= limit for f in result.active):
+        return 1
+    if not getattr(args, "allow_unapplied", False) and any(
+            c["status"] in UNANALYSED for c in result.coverage.values()):
+        return UNANALYSED_EXIT
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if output_format(args) == "email":
+        args.sender = sender(args)  # a bad --from is a usage error before any work
     parsed, result, data = lint_input(args)
     _emit(args, data, parsed)
     return exit_code(args, result)
@@ -132,9 +151,63 @@ def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
         summary = thread_summary(parsed, data["errors"]) if fmt == "html" and parsed is not None else None
         data = report_data(parsed, data, summary)
     render = RENDERERS.get(fmt)
+    if fmt == "email":
+        _emit_email(args, data)
+        return
     if render is not None:
         text = render(data)
     else:
         color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = lint_text.render(data, color=color)
     write_output(args, text)
+
+
+def _emit_email(args: argparse.Namespace, data: dict) -> None:
+    """The replies, From --from (or git's identity); nothing written when there is nothing to say."""
+    known = len(data.get("errors", []))
+    text = email_reply.render(data, sender=args.sender, reproduce=_reproduce(args)) if data.get("report") else ""
+    for e in data.get("errors", [])[known:]:  # recipients left out of a reply
+        print(f"reviewkit: {e['where']}: {e['message']}", file=sys.stderr)
+    if not text:
+        print("reviewkit: no findings to reply to: no mail written", file=sys.stderr)
+        return
+    write_output(args, text)
+
+
+def _reproduce(args: argparse.Namespace) -> str:
+    cmd = ["reviewkit", "lint", *args.inputs]
+    for flag, value in (("--tree", args.tree), ("--base", args.base), ("--config", args.config)):
+        if value:
+            cmd += [flag, value]
+    if args.filter != "added":
+        cmd += ["--filter", args.filter]
+    return shlex.join(cmd)
+
+
+def _git_identity(where: str) -> Optional[str]:
+    """"Name <addr>" from `git config user.name/user.email` run in `where`, or None."""
+    values = []
+    for key in ("user.name", "user.email"):
+        try:
+            r = subprocess.run(["git", "-C", where, "config", key], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        values.append(r.stdout.strip() if r.returncode == 0 else "")
+    return mail.address(*values) if values[1] else None
+
+
+def sender(args: argparse.Namespace) -> str:
+    """The From: of reply mails: --from, else git's identity in the current directory, else in --tree,
+    else a placeholder (said on stderr: send-email would otherwise go out under it)."""
+    if args.sender:
+        value = mail.parse_sender(args.sender)
+        if value is None:
+            raise UserError(f"--from {args.sender!r}: give one address, as 'Name <you@example.org>'")
+        return value
+    for where in [os.getcwd()] + ([args.tree] if args.tree and os.path.isdir(args.tree) else []):
+        found = _git_identity(where)
+        if found:
+            return found
+    print(f"reviewkit: no --from and no git user.name/user.email: the replies say From: {mail.PLACEHOLDER_FROM} "
+          "(edit it, or git send-email --from)", file=sys.stderr)
+    return mail.PLACEHOLDER_FROM

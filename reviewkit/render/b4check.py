@@ -13,7 +13,14 @@ Configure it with
 `terse` prints one line per finding the way `checkpatch.pl --terse
 --show-types` does (`FILE:LINE: WARNING:TYPE: message`, ERROR/WARNING/CHECK
 for error/warning/note), for anything that reads checkpatch output, such as
-b4's `prep-perpatch-check-cmd`.
+b4's `prep-perpatch-check-cmd`. b4 counts a line as failed when "ERROR:"
+appears anywhere in it and as a warning otherwise, so only error findings
+may contain it: in other lines (a message quoting "ERROR:") it is written
+"ERROR :". Input problems (a hunk that did not apply) are WARNING lines:
+they are about the check, not a fault of the patch.
+
+In the review check JSON, `fail` means an error finding; warnings and notes
+(checkpatch's CHECK) are `warn`, as b4 rates checkpatch's own CHECK lines.
 """
 from __future__ import annotations
 
@@ -29,17 +36,22 @@ def _one_line(s: str) -> str:
     return " ".join(str(s).split())
 
 
+def _labelled(where: str, level: str, text: str) -> str:
+    """"WHERE: LEVEL:text" on one line, with "ERROR:" nowhere unless it is an error (b4 fails such lines)."""
+    line = f"{_one_line(where)}{': ' if where else ''}{level}:{_one_line(text)}"
+    return line if level == "ERROR" else line.replace("ERROR:", "ERROR :")
+
+
 def terse_line(f: dict) -> str:
-    prefix = f"{f['path']}:{f['line']}: " if f.get("path") and f.get("line") else (
-        f"{f['path']}: " if f.get("path") else "")
+    where_ = f"{f['path']}:{f['line']}" if f.get("path") and f.get("line") else (f.get("path") or "")
     fn = f" (in {f['function']}())" if f.get("function") else ""
-    return f"{prefix}{LEVEL[f['severity']]}:{f['rule']}: {_one_line(f['message'])}{fn}"
+    return _labelled(where_, LEVEL[f["severity"]], f"{f['rule']}: {f['message']}{fn}")
 
 
 def terse(data: dict) -> str:
     lines = [terse_line(f) for _, _, items in by_patch(data, data["findings"]) for f in items]
-    lines += [f"{e['input']}: ERROR:reviewkit/input: {_one_line(e['message'])}"
-              + (f" ({_one_line(e['where'])})" if e.get("where") else "") for e in data.get("errors", [])]
+    lines += [_labelled(e["input"], "WARNING", f"reviewkit/input: {e['message']}"
+                        + (f" ({e['where']})" if e.get("where") else "")) for e in data.get("errors", [])]
     return "".join(line + "\n" for line in lines)
 
 
@@ -66,7 +78,7 @@ def _details(data: dict) -> str:
     for e in data.get("errors", []):
         out.append(f"problem: {e['input']}" + (f" ({e['where']})" if e.get("where") else "") + f": {e['message']}")
     if out:
-        out.append("`reviewkit rules --explain RULE` says why a rule matters and how to fix it.")
+        out.append("reviewkit rules --explain RULE says why a rule matters and how to fix it.")
     return "\n".join(out)
 
 
@@ -74,11 +86,11 @@ def results(data: dict) -> list:
     c = count(data["findings"])
     if not data.get("patches") and not data["findings"]:
         if data.get("errors"):  # nothing could be checked: say why
-            return [{"tool": TOOL, "status": "fail",
+            return [{"tool": TOOL, "status": "warn",
                      "summary": f"not checked: {_one_line(data['errors'][0]['message'])}",
                      "url": "", "details": _details(data)}]
         return []  # a mail without a diff (a cover letter, a reply): nothing to report
-    status = "fail" if c["error"] else "warn" if c["warning"] else "pass"
+    status = "fail" if c["error"] else "warn" if c["warning"] or c["note"] else "pass"
     n_rules = data.get("stats", {}).get("rules", len(data.get("rules", [])))
     summary = counts_text(c, zero=f"no findings ({plural(n_rules, 'rule')})")
     if data.get("resolved"):

@@ -1,39 +1,66 @@
 """Kernel-style review replies: one plain-text mail per patch with findings, as an mbox.
 
 Each reply answers the patch mail (In-Reply-To, References, "Re: " subject,
-To the author, Cc everyone the patch went to), quotes only the hunk lines a
-finding is about (with "> ", "[...]" where lines are trimmed) and puts the
-comment inline under them, the way reviewers reply on the lists. No HTML,
-no Date or Message-ID (git send-email adds them), 8-bit UTF-8 text.
+To the author, Cc everyone the patch went to) and reads the way reviews do
+on the lists:
+
+    Hi Ann,
+
+    reviewkit has 1 warning on this patch:           <- the short version first
+      mm/evil.c:14: BUG_ON() crashes the kernel ... [mm/no-new-bug-on]
+
+    base:      directory ~/linux
+    status:    applied with 1 hunk moved (up to 3 lines)
+    reproduce: reviewkit lint series.mbox --tree ~/linux
+
+    On Tue, Jan 02, 2024 at 10:00:01AM +0000, Ann wrote:
+    > @@ -10,6 +10,7 @@ int f(void)
+    > +	BUG_ON(x);                                  <- the patch's own lines and numbers
+
+    BUG_ON() crashes the kernel ...                   <- the comment under the line
+    [mm/no-new-bug-on, warning, id 627fd656bb41a2ef]
+
+    --
+    reviewkit 0.1.0 (automated review); to silence one: Reviewkit-Waive: ID why
+
+Findings carry tree line numbers; when a patch applied at an offset those
+differ from the diff's, so a finding is placed by its `patch_line` when it has
+one, else by the line of the hunk that shows its code. No HTML, no Markdown,
+no Date or Message-ID (git send-email adds them). The headers and the body
+encoding are made by `mail.py` (safe against hostile mail data).
 
     reviewkit lint series.mbox --tree ~/linux --format email -o review.mbox
-    git send-email --from "You <you@example.org>" review.mbox
+    git send-email review.mbox
 
 Needs the Report (`report_data`): the patches' headers and diffs.
 """
 from __future__ import annotations
 
-import email.policy
+import shlex
 import textwrap
 from datetime import datetime
-from email.generator import Generator
-from email.message import EmailMessage
-from email.utils import formataddr
-from io import StringIO
 from typing import Optional
 
-from .fmt import where
+from .b4check import LEVEL
+from .fmt import counts_text, count, where
+from .mail import PLACEHOLDER_FROM, Parent, mbox, one_line, reply
 
 CONTEXT = 3          # lines quoted above the first line of a finding
 LOG_LINES = 6        # lines of the commit message quoted for a commit-message finding
 WIDTH = 72
-POLICY = email.policy.default.clone(max_line_length=998, linesep="\n")  # headers unfolded: a folded Subject reads back with a leading space
-UNIXFROM = "From reviewkit Thu Jan  1 00:00:00 1970"
+# what wrote the mail, and the trailer that silences a finding (rules/waivers.py)
+FOOTER = "reviewkit {version} (automated review); to silence one: Reviewkit-Waive: ID why"
 
 
-def _wrap(text: str, indent: str = "") -> list:
-    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=indent, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
+def _plain(text: str) -> str:
+    """Our Markdown-flavoured wording as plain text (no backticks, no bold)."""
+    return (text or "").replace("`", "").replace("**", "")
+
+
+def _wrap(text: str, indent: str = "", first: Optional[str] = None) -> list:
+    return textwrap.wrap(" ".join(_plain(text).split()), WIDTH, initial_indent=indent if first is None else first,
+                         subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [indent.rstrip()]
 
 
 def _comment(f: dict, rules: dict) -> list:
@@ -46,12 +73,12 @@ def _comment(f: dict, rules: dict) -> list:
         out += [""] + _wrap(f"Suggested fix: {f['suggestion']}")
     for r in f.get("related") or []:
         out += _wrap(f"See also {where(r)}: {r.get('note') or ''}")
-    out.append(f"[{f['rule']}]")
+    out.append(f"[{f['rule']}, {f['severity']}, id {f['fingerprint']}]")
     return out
 
 
 def _attribution(patch: dict) -> str:
-    name = (patch["author"] or {}).get("name") or (patch["author"] or {}).get("email") or "you"
+    name = one_line((patch["author"] or {}).get("name") or (patch["author"] or {}).get("email")) or "you"
     date = patch["mail"].get("date")
     if not date:
         return f"{name} wrote:"
@@ -73,14 +100,90 @@ def _file_header(fd: dict) -> list:
             f"+++ {'b/' + fd['new_path'] if fd['new_path'] else '/dev/null'}"]
 
 
-def _diff_part(patch: dict, findings: list, rules: dict) -> list:
+# -- where each finding goes in the patch ------------------------------------------------------------
+
+def _number(ln: dict, before: bool) -> Optional[int]:
+    return ln["old"] if before else ln["new"]
+
+
+def _file_lines(patch: dict, f: dict):
+    """(spot, line) for every diff line of the finding's file on its side: spot = (file, hunk, line)."""
+    before = f.get("side") == "before"
+    kinds = ("-", " ") if before else ("+", " ")
+    for fi, fd in enumerate(patch["files"]):
+        if (fd["old_path"] if before else fd["new_path"]) != f["path"]:
+            continue
+        for hi, h in enumerate(fd["hunks"]):
+            for li, ln in enumerate(h["lines"]):
+                if ln["kind"] in kinds and _number(ln, before) is not None:
+                    yield (fi, hi, li), ln
+
+
+def _snippet_line(f: dict) -> str:
+    return next((s.strip() for s in (f.get("snippet") or "").split("\n") if s.strip()), "")
+
+
+def _locate(patch: dict, f: dict, placed_at: Optional[tuple]) -> Optional[tuple]:
+    """(spot, first patch line) of a finding: by its patch_line; else where report_data put it (its
+    line number equals a diff line's) when that line shows its code; else the diff line nearest to
+    its tree line that shows its code (the patch applied at an offset). None: not in the diff."""
+    if not f.get("path") or not f.get("line"):
+        return None
+    before = f.get("side") == "before"
+    lines = list(_file_lines(patch, f))
+    span = max(f["line"], f.get("end_line") or f["line"]) - f["line"]
+    by_number = {_number(ln, before): spot for spot, ln in lines}
+    if f.get("patch_line"):
+        first = f["patch_line"]
+        spot = by_number.get(first + span) or by_number.get(first)
+        return (spot, first) if spot else None
+    code = _snippet_line(f)
+    if placed_at is not None and (not code or any(code in ln["text"] for _, ln in lines
+                                                  if f["line"] <= _number(ln, before) <= f["line"] + span)):
+        return placed_at, f["line"]
+    if not code:
+        return None
+    shows = [(abs(_number(ln, before) - f["line"]), _number(ln, before)) for _, ln in lines if code in ln["text"]]
+    if not shows:
+        return None
+    first = min(shows)[1]
+    return by_number.get(first + span) or by_number[first], first
+
+
+def _placements(patch: dict, findings: list) -> tuple:
+    """({spot: [finding index]}, {finding index: first patch line}, [unplaced indices])."""
+    placed_at = {}
+    for fi, fd in enumerate(patch["files"]):
+        for hi, h in enumerate(fd["hunks"]):
+            for li, ln in enumerate(h["lines"]):
+                for n in ln["findings"]:
+                    placed_at[n] = (fi, hi, li)
+    spots: dict = {}
+    first: dict = {}
+    unplaced = []
+    for n in patch["findings"]:
+        f = findings[n]
+        if not f.get("path"):
+            continue
+        got = _locate(patch, f, placed_at.get(n))
+        if got is None:
+            unplaced.append(n)
+            continue
+        spots.setdefault(got[0], []).append(n)
+        first[n] = got[1]
+    return spots, first, unplaced
+
+
+# -- the body ----------------------------------------------------------------------------------------
+
+def _diff_part(patch: dict, findings: list, rules: dict, spots: dict, first: dict) -> list:
     """The quoted hunks with comments under the lines they concern, in diff order."""
     out: list = []
-    for fd in patch["files"]:
+    for fi, fd in enumerate(patch["files"]):
         file_started = False
-        for h in fd["hunks"]:
+        for hi, h in enumerate(fd["hunks"]):
             lines = h["lines"]
-            hits = [i for i, ln in enumerate(lines) if ln["findings"]]
+            hits = [li for li in range(len(lines)) if (fi, hi, li) in spots]
             if not hits:
                 continue
             if not file_started:
@@ -89,9 +192,9 @@ def _diff_part(patch: dict, findings: list, rules: dict) -> list:
             out.append(_quote(f"{h['header']}{(' ' + h['section']) if h['section'] else ''}"))
             shown = -1  # last line index quoted in this hunk
             for i in hits:
-                items = [findings[n] for n in lines[i]["findings"]]
-                first = min(_range_start(lines, i, f) for f in items)
-                start = max(shown + 1, first - CONTEXT)
+                items = [findings[n] for n in spots[(fi, hi, i)]]
+                start_at = min(_range_start(lines, i, f, first[n]) for n, f in zip(spots[(fi, hi, i)], items))
+                start = max(shown + 1, start_at - CONTEXT)
                 if start > shown + 1:
                     out.append("> [...]")
                 out += [_quote(ln["kind"] + ln["text"]) for ln in lines[start:i + 1]]
@@ -103,107 +206,120 @@ def _diff_part(patch: dict, findings: list, rules: dict) -> list:
     return out
 
 
-def _range_start(lines: list, end: int, f: dict) -> int:
-    """Index of the first diff line of finding f, which is placed at `end`."""
+def _range_start(lines: list, end: int, f: dict, first_line: int) -> int:
+    """Index of the first diff line of finding f (which starts at patch line first_line), placed at `end`."""
     before = f.get("side") == "before"
     for i in range(end, -1, -1):
-        n = lines[i]["old"] if before else lines[i]["new"]
-        if n is not None and n <= f["line"]:
+        n = _number(lines[i], before)
+        if n is not None and n <= first_line:
             return i
     return end
 
 
 def _log_part(patch: dict, items: list, rules: dict) -> list:
+    """The commit message lines the findings are about (the line showing a finding's snippet, else
+    the end of the message), each comment under its line."""
     log = [ln.rstrip() for ln in patch["log"].rstrip().split("\n")]
-    tail = log[-LOG_LINES:]
-    out = []
-    if len(log) > len(tail):
-        out.append("> [...]")
-    out += [_quote(ln) for ln in tail]
+    at: dict = {}
     for f in items:
-        out += [""] + _comment(f, rules) + [""]
+        code = _snippet_line(f)
+        hit = next((i for i in range(len(log) - 1, -1, -1) if code and code in log[i]), len(log) - 1)
+        at.setdefault(hit, []).append(f)
+    out: list = []
+    shown = -1
+    for i in sorted(at):
+        start = max(shown + 1, i - (LOG_LINES - 1 if i == len(log) - 1 else CONTEXT))
+        if start > shown + 1:
+            out.append("> [...]")
+        out += [_quote(ln) for ln in log[start:i + 1]]
+        shown = i
+        for f in at[i]:
+            out += [""] + _comment(f, rules) + [""]
+    if shown < len(log) - 1:
+        out.append("> [...]")
     return out
 
 
-def _body(patch: dict, data: dict, rules: dict) -> str:
-    findings = data["findings"]
+def _tldr(patch: dict, findings: list, first: dict) -> list:
     mine = [findings[i] for i in patch["findings"]]
-    log_items = [f for f in mine if not f["path"]]
-    unplaced = [findings[i] for i in patch["unplaced"] if findings[i]["path"]]
-    out = ["Hi,", "", _attribution(patch)]
+    out = [f"reviewkit has {counts_text(count(mine))} on this patch:"]
+    for n in patch["findings"]:
+        f = findings[n]
+        at = f"{f['path']}:{first[n]}" if n in first else where(f)
+        out += _wrap(f"{at}: {LEVEL[f['severity']]}: {f['message']} [{f['rule']}]", indent="    ", first="  ")
+    return out
+
+
+def _context(patch: dict, data: dict, reproduce: Optional[str]) -> list:
+    """The base/applied/reproduce lines: what the patch was checked against, how it applied, what the
+    rules could not see, and how to run the same check."""
+    tree = data.get("tree") or {}
+    sources = [s for s in tree.get("sources") or [] if s != "no source tree"]
+    pad = " " * 11
+    out = _wrap("; ".join(sources) if sources else "none: checked from the hunks alone (no --tree)", pad,
+                "base:      ")
+    applied = patch.get("apply") or (data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {}
+    if applied.get("status") not in (None, "no-tree"):
+        out += _wrap(applied.get("summary") or applied["status"], pad, "status:    ")
+        for h in applied.get("failed_hunks") or []:
+            out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", pad, "           ")
+        if (applied.get("analysis") or {}).get("note"):
+            out += _wrap(applied["analysis"]["note"], pad, "note:      ")
+    else:  # no apply data: the run's errors that name this patch (a hunk that did not apply)
+        for e in data.get("errors") or []:
+            if patch["msgid"] in (e.get("where") or ""):
+                out += _wrap(e["message"], pad, "note:      ")
+    if reproduce is None:
+        reproduce = shlex.join(["reviewkit", "lint", *data.get("inputs", [])]) + (" --tree TREE" if sources else "")
+    out += _wrap(reproduce, pad, "reproduce: ")
+    return out
+
+
+def _greeting(patch: dict) -> str:
+    name = one_line((patch["author"] or {}).get("name"))
+    first = name.split()[0].strip(",\"'") if name and "@" not in name.split()[0] else ""
+    return f"Hi {first}," if first else "Hi,"
+
+
+def _body(patch: dict, data: dict, rules: dict, reproduce: Optional[str]) -> str:
+    findings = data["findings"]
+    spots, first, unplaced = _placements(patch, findings)
+    log_items = [findings[i] for i in patch["findings"] if not findings[i]["path"]]
+    out = [_greeting(patch), ""] + _tldr(patch, findings, first) + [""] + _context(patch, data, reproduce)
+    out += ["", _attribution(patch)]
     if log_items:
         out += _log_part(patch, log_items, rules)
-    out += _diff_part(patch, findings, rules)
+    out += _diff_part(patch, findings, rules, spots, first)
     if unplaced:
-        out += ["", "Outside the quoted hunks:", ""]
-        for f in unplaced:
+        out += ["", "Not in the quoted hunks:", ""]
+        for n in unplaced:
+            f = findings[n]
             fn = f" in {f['function']}()" if f.get("function") else ""
             out += [f"{where(f)}{fn}:"] + _comment(f, rules) + [""]
-    out += [""] + _wrap("These comments come from reviewkit's mm rules; `reviewkit rules --explain RULE` says why "
-                        "each rule matters. Please say if one of them is wrong for this patch.")
-    out += ["", "-- ", f"reviewkit {data.get('version', '')}"]
+    out += ["", "-- ", FOOTER.format(version=data.get("version", ""))]
     text = "\n".join(out)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text + "\n"
 
 
-def _addr(pair) -> Optional[str]:
-    if not pair:
-        return None
-    name, mail = (pair.get("name"), pair.get("email")) if isinstance(pair, dict) else pair
-    if not mail:
-        return None
-    return formataddr((" ".join((name or "").split()), mail))
+def _parent(patch: dict) -> Parent:
+    author = patch["mail"]["from"] or patch["author"] or {}
+    return Parent(subject=patch["subject"], msgid=None if patch["mail"].get("synthetic_id") else patch["msgid"],
+                  references=patch["mail"]["references"],
+                  author=(author.get("name") or "", author.get("email") or "") if author else None,
+                  to=[tuple(p) for p in patch["mail"]["to"]], cc=[tuple(p) for p in patch["mail"]["cc"]])
 
 
-def _subject(subject: str) -> str:
-    s = " ".join(subject.split())
-    return s if s.lower().startswith("re:") else f"Re: {s}"
-
-
-def reply(patch: dict, data: dict, rules: dict) -> EmailMessage:
-    msg = EmailMessage(policy=POLICY)
-    author = patch["mail"]["from"] or patch["author"]
-    to = [a for a in [_addr(author)] if a]
-    seen = {(author or {}).get("email", "").lower()}
-    cc = []
-    for pair in patch["mail"]["to"] + patch["mail"]["cc"]:  # reply to all, as the lists expect
-        if pair[1].lower() not in seen:
-            seen.add(pair[1].lower())
-            cc.append(_addr(pair))
-    if to:
-        msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = _subject(patch["subject"])
-    if not patch["mail"].get("synthetic_id"):
-        msg["In-Reply-To"] = patch["msgid"]
-        refs = [r for r in patch["mail"]["references"] if r != patch["msgid"]] + [patch["msgid"]]
-        msg["References"] = " ".join(refs)
-    body = _body(patch, data, rules)
-    long_lines = any(len(ln.encode("utf-8")) > 990 for ln in body.split("\n"))
-    msg.set_content(body, charset="utf-8", cte="quoted-printable" if long_lines else "8bit")
-    msg["X-Reviewkit-Findings"] = str(len(patch["findings"]))
-    return msg
-
-
-def replies(data: dict) -> list:
+def replies(data: dict, sender: str = PLACEHOLDER_FROM, reproduce: Optional[str] = None) -> list:
+    """One reply per patch with findings; recipients that cannot be written go to data["errors"]."""
     rules = {r["id"]: r for r in data.get("rules", [])}
-    return [reply(p, data, rules) for p in data["report"]["patches"] if p["findings"]]
+    errors = data.setdefault("errors", [])
+    return [reply(_parent(p), _body(p, data, rules, reproduce), sender, errors=errors,
+                  extra_headers=[("X-Reviewkit-Findings", str(len(p["findings"])))])
+            for p in data["report"]["patches"] if p["findings"]]
 
 
-def render(data: dict) -> str:
-    """All replies as one mbox (empty when there is nothing to say)."""
-    return _mbox(replies(data))
-
-
-def _mbox(messages: list) -> str:
-    chunks = []
-    for msg in messages:
-        out = StringIO()
-        out.write(UNIXFROM + "\n")
-        Generator(out, mangle_from_=True, policy=POLICY).flatten(msg, unixfrom=False)
-        text = out.getvalue()
-        chunks.append(text if text.endswith("\n") else text + "\n")
-    return "\n".join(chunks)
+def render(data: dict, sender: str = PLACEHOLDER_FROM, reproduce: Optional[str] = None) -> str:
+    """All replies as one mbox ("" when there is nothing to say)."""
+    return mbox(replies(data, sender, reproduce))

@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from .fmt import counts_text, plural, where
+from .lint_data import UNANALYSED, coverage_text, finding_where, not_whole
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SEVERITIES = ("error", "warning", "note")
@@ -157,7 +158,7 @@ def _finding_view(f: dict, fid: str, rules: dict, patch_anchor: Optional[str], k
     return {"rule_doc": rule.get("blocks", []), "show_snippet": snippet and bool(f.get("snippet")),
         "id": fid, "kind": kind, "severity": f["severity"], "message": f["message"], "rule": f["rule"],
         "rule_anchor": "rule-" + _slug(f["rule"]), "rule_summary": rule.get("summary", ""),
-        "where": where(f), "function": f.get("function"), "suggestion": f.get("suggestion", ""),
+        "where": finding_where(f), "function": f.get("function"), "suggestion": f.get("suggestion", ""),
         "suggestion_parts": _inline(f.get("suggestion", "")), "message_parts": _inline(f["message"]),
         "related": [{"where": where(r), "note": r.get("note", "")} for r in f.get("related") or []],
         "low": f.get("confidence") == "low", "fingerprint": f["fingerprint"], "snippet": f.get("snippet", ""),
@@ -201,7 +202,7 @@ def _file_view(fd: dict, p: dict, data: dict, fids: dict, rules: dict, open_file
             rows.append({"cls": f"{cls} {marks}".strip(), "old": ln["old"] or "", "new": ln["new"] or "",
                          "sign": ln["kind"], "segs": seg, "notes": notes})
         hunks.append({"header": h["header"], "section": h["section"], "rows": rows,
-                      "no_newline": h["no_newline_old"] or h["no_newline_new"]})
+                      "no_newline": h["no_newline_old"] or h["no_newline_new"], "apply": _hunk_badge(h)})
     status = {"added": "new file", "deleted": "deleted", "renamed": "renamed", "copied": "copied",
               "mode": "mode change"}.get(fd["status"], "")
     return {"path": fd["path"], "old_path": fd["old_path"] if fd["status"] in ("renamed", "copied") else None,
@@ -209,10 +210,33 @@ def _file_view(fd: dict, p: dict, data: dict, fids: dict, rules: dict, open_file
             "hunks": hunks, "findings": n_findings, "worst": SEVERITIES[worst], "open": open_files or n_findings > 0}
 
 
+# a short badge per apply status; None: nothing to show (applied where the header says)
+APPLY_BADGES = {"partial": "partly applied", "failed": "not applied", "already-applied": "already in tree",
+                "fuzz": "fuzz", "offset": "offset", "no-tree": None, "applied": None}
+
+
+def _apply_view(p: dict) -> dict:
+    """The patch's apply badge: its label, the sentence behind it, and whether the rules saw it whole."""
+    a = p.get("apply")
+    if not a:
+        return {"status": "", "label": None, "summary": "", "note": "", "whole": True}
+    note = (a.get("analysis") or {}).get("note", "")
+    return {"status": a["status"], "label": APPLY_BADGES.get(a["status"], a["status"]) or ("partly analysed" if note else None),
+            "summary": a["summary"], "note": note, "whole": a["status"] not in UNANALYSED and not note}
+
+
+def _hunk_badge(h: dict) -> Optional[dict]:
+    a = h.get("apply")
+    if not a:
+        return None
+    return {"status": a["status"], "label": "did not apply" if a["status"] == "failed" else a["status"],
+            "reason": a["reason"]}
+
+
 def _patch_view(p: dict, data: dict, fids: dict, rules: dict) -> dict:
     c = p["counts"]
     size = sum(len(h["lines"]) for fd in p["files"] for h in fd["hunks"])
-    has = bool(p["findings"] or p["resolved"])
+    has = bool(p["findings"] or p["resolved"]) or not _apply_view(p)["whole"]
     author = p["author"] or {}
     return {
         "anchor": p["anchor"], "msgid": p["msgid"], "subject": p["subject"], "title": p["title"],
@@ -228,6 +252,7 @@ def _patch_view(p: dict, data: dict, fids: dict, rules: dict) -> dict:
         "unplaced_resolved": [_finding_view(data["resolved"][i], fids[("r", i)], rules, p["anchor"], "resolved",
                                             snippet=True) for i in p["unplaced_resolved"]],
         "files": [_file_view(fd, p, data, fids, rules, has or size <= OPEN_LINES) for fd in p["files"]],
+        "apply": _apply_view(p),
     }
 
 
@@ -317,7 +342,8 @@ def view(data: dict) -> dict:
         "title": rep["title"], "version": data.get("version", ""), "inputs": data.get("inputs", []),
         "counts": [{"sev": s, "n": total[s]} for s in SEVERITIES],
         "headline": counts_text(total) + (f" in {hit} of {plural(len(patches), 'patch', 'patches')}"
-                                          if data["findings"] else f" in {plural(len(patches), 'patch', 'patches')}"),
+                                          if data["findings"] else f" in {plural(len(patches), 'patch', 'patches')}")
+                    + (f"; {not_whole(data)}" if not_whole(data) else ""),
         "n_patches": len(patches), "n_messages": rep["messages"], "n_resolved": len(data["resolved"]),
         "n_waived": len(data.get("waived", [])), "n_rules": len(rule_views),
         "series": series, "summary": _summary_view(rep.get("summary"), anchors),
@@ -330,6 +356,7 @@ def view(data: dict) -> dict:
                                  snippet=True) for i, f in enumerate(data.get("waived", []))],
         "errors": data.get("errors", []), "rules": rule_views,
         "tree_notes": (data.get("tree") or {}).get("notes", []),
+        "coverage": coverage_text(data),
     }
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import html
 import re
 
-from .fmt import by_patch, count, counts_text, patch_label, plural, summary_line, where
+from .fmt import by_patch, count, counts_text, patch_label, plural, summary_line
+from .lint_data import coverage_text, finding_where, not_plainly_applied, not_whole
+
+where = finding_where
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
@@ -71,10 +74,26 @@ def _summary_html(label: str, c: dict) -> str:
     return f"<summary><b>{html.escape(label)}</b>: {html.escape(counts_text(c))}</summary>"
 
 
+def _apply_section(data: dict) -> list:
+    """Every patch the tree did not take as written, in the open: a reader must not take it as clean."""
+    out = []
+    items = not_plainly_applied(data)
+    if items:
+        out += ["**How the patches applied to the tree:**", ""]
+        for mid, p, a in items:
+            note = (a.get("analysis") or {}).get("note")
+            out.append(f"- {text(patch_label(p, mid))}: **{text(a['summary'])}**" + (f"; {text(note)}" if note else ""))
+        out.append("")
+    for n in (data.get("tree") or {}).get("notes") or []:
+        out += [f"_tree: {text(n)}_", ""]
+    return out
+
+
 def render(data: dict) -> str:
     n_patches = len(data.get("patches", {}))
     findings = data["findings"]
-    out = [f"### reviewkit: {text(summary_line(data))}", ""]
+    whole = not_whole(data)
+    out = [f"### reviewkit: {text(summary_line(data))}" + (f"; **{text(whole)}**" if whole else ""), ""]
     groups = by_patch(data, findings)
     if groups:
         out += ["| patch | errors | warnings | notes |", "|---|--:|--:|--:|"]
@@ -92,6 +111,7 @@ def render(data: dict) -> str:
             for f in items:
                 out += _finding(f)
             out += ["", "</details>", ""]
+    out += _apply_section(data)
     if data.get("resolved"):
         out += ["<details>", f"<summary>{html.escape(plural(len(data['resolved']), 'finding'))} "
                 "resolved by these patches</summary>", ""]
@@ -110,7 +130,8 @@ def render(data: dict) -> str:
             loc = f" ({text(e['where'])})" if e.get("where") else ""
             out.append(f"- {code(e['input'])}{loc}: {text(e['message'])}")
         out += ["", "</details>", ""]
-    n_rules = data.get("stats", {}).get("rules", len(data.get("rules", [])))
-    out.append(f"<sub>reviewkit {html.escape(str(data.get('version', '')))}, {plural(n_rules, 'rule')}; "
+    ran = coverage_text(data) if data.get("stats", {}).get("coverage") else plural(
+        data.get("stats", {}).get("rules", len(data.get("rules", []))), "rule")
+    out.append(f"<sub>reviewkit {html.escape(str(data.get('version', '')))}, {html.escape(ran)}; "
                "<code>reviewkit rules --explain RULE</code> says why a rule matters.</sub>")
     return "\n".join(out) + "\n"

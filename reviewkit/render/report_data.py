@@ -76,7 +76,20 @@ def _place(patch: Patch, items: list, key: str) -> dict:
     return {"at": placed, "marks": marks}
 
 
-def _file_data(patch: Patch, fi: int, fd, found: dict, resolved: dict) -> dict:
+def _hunk_states(apply: Optional[dict]) -> dict:
+    """{(path, hunk number): {"status", "reason"}} for the hunks that did not apply plainly."""
+    if not apply:
+        return {}
+    out = {(h["file"], h["hunk"]): {"status": "failed", "reason": h["reason"]} for h in apply["failed_hunks"]}
+    for p in apply["placements"]:
+        how = f"fuzz {p['fuzz']}" if p["fuzz"] else ""
+        if p["offset"]:
+            how = ", ".join(filter(None, (how, f"{p['offset']:+d} lines")))
+        out[(p["file"], p["hunk"])] = {"status": p["status"], "reason": f"placed at line {p['line']} ({how})"}
+    return out
+
+
+def _file_data(patch: Patch, fi: int, fd, found: dict, resolved: dict, states: dict) -> dict:
     hunks = []
     for hi, h in enumerate(fd.hunks):
         lines = []
@@ -89,7 +102,8 @@ def _file_data(patch: Patch, fi: int, fd, found: dict, resolved: dict) -> dict:
         header = f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@"
         hunks.append({"header": header, "section": h.section, "old_start": h.old_start, "old_len": h.old_len,
                       "new_start": h.new_start, "new_len": h.new_len, "lines": lines,
-                      "no_newline_old": h.no_newline_old, "no_newline_new": h.no_newline_new})
+                      "no_newline_old": h.no_newline_old, "no_newline_new": h.no_newline_new,
+                      "apply": states.get((fd.path, hi + 1))})
     return {"path": fd.path, "old_path": fd.old_path, "new_path": fd.new_path, "status": fd.status,
             "binary": fd.binary, "added": fd.added, "removed": fd.removed, "similarity": fd.similarity,
             "hunks": hunks}
@@ -108,6 +122,8 @@ def _patch_data(parsed: Parsed, msgid: str, n: int, series: Optional[int], lint:
     found, resolved = _place(p, mine, "findings"), _place(p, gone, "resolved")
     placed = {i for ids in found["at"].values() for i in ids}
     placed_resolved = {i for ids in resolved["at"].values() for i in ids}
+    apply = lint["patches"].get(msgid, {}).get("apply")
+    states = _hunk_states(apply)
     return {
         "msgid": msgid, "anchor": f"p{n}", "number": n, "series": series,
         "subject": m.subject, "title": p.subject.title, "version": p.subject.version,
@@ -119,7 +135,8 @@ def _patch_data(parsed: Parsed, msgid: str, n: int, series: Optional[int], lint:
         "log": p.log, "notes": p.notes, "base_commit": p.base_commit,
         "trailers": [_trailer(t) for t in p.trailers],
         "followup_trailers": [_trailer(t) for t in p.followup_trailers],
-        "files": [_file_data(p, fi, fd, found, resolved) for fi, fd in enumerate(p.files)],
+        "files": [_file_data(p, fi, fd, found, resolved, states) for fi, fd in enumerate(p.files)],
+        "apply": apply,
         "findings": [i for i, _ in mine], "unplaced": [i for i, _ in mine if i not in placed],
         "resolved": [i for i, _ in gone], "unplaced_resolved": [i for i, _ in gone if i not in placed_resolved],
         "counts": counts([f for _, f in mine]), "damaged": bool(p.repairs),

@@ -288,7 +288,8 @@ def to_finding(r: Report, patch: Patch, positions: dict, first_body: int, shifts
     return Finding(
         rule=rule, severity=SEVERITY[r.level], message=r.message, path=path, line=line, function=function,
         patch=patch.message.msgid, fingerprint=fingerprint(rule, path, function, snippet), end_line=line,
-        side=side, snippet=snippet, suggestion=f"checkpatch {r.type}: see {DOC}", confidence=confidence)
+        side=side, snippet=snippet, suggestion=f"checkpatch {r.type}: see {DOC}", confidence=confidence,
+        patch_line=pos.line if pos is not None else None)
 
 
 def _moved(pos: Position, shifts: dict) -> tuple[int, str]:

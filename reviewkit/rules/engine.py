@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
 from ..code.analysis import Analysis
-from ..code.changes import FunctionChange
+from ..code.changes import FunctionChange, failed_hunk_functions
 from ..model import Errors, Finding
 from ..pipeline import Parsed
 from ..source.trees import NoTree, OverlayTree
@@ -33,6 +33,9 @@ class LintResult:
     findings: list = field(default_factory=list)   # new findings (waived ones have .waived set)
     resolved: list = field(default_factory=list)   # present before the patch, gone after it
     stats: dict = field(default_factory=dict)
+    # patch msgid -> what the rules could read of it: {"tree_rules": ran|skipped, "hunk_only_functions": [...],
+    # "dropped": n findings from code a failed hunk touches, "note": ...}
+    coverage: dict = field(default_factory=dict)
 
     @property
     def active(self) -> list:
@@ -124,25 +127,43 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
             ctx = Context(rule.meta, parsed, analysis, series, services=services, series_index=si)
             result.findings.extend(_run(rule, ctx, errors, timings))
         overlay = OverlayTree(analysis.trees.get(si) or NoTree())
+        failed_code = _failed_code(analysis, series.patches)
+        fitting = True  # the series so far applied whole: the tree is the code it was written for
         for mid in series.patches:
             patch = parsed.patches.get(mid)
             if patch is None:
                 continue
             images = analysis.images.get(mid)
+            status = images.summary()["status"] if images is not None else "no-tree"
+            fitting = fitting and status not in ("partial", "failed")
             services.before[mid] = overlay
             if images is not None:
                 overlay = overlay.with_images(images)
             services.overlays[mid] = overlay
+            cover = result.coverage[mid] = {"status": status, "tree_rules": "ran", "hunk_only_functions": [],
+                                            "dropped": 0}
             new: list[Finding] = []
-            for rule in by_scope["patch"] + by_scope["tree"]:
+            for rule in by_scope["patch"]:
                 ctx = Context(rule.meta, parsed, analysis, series, patch, services=services, series_index=si)
                 new.extend(_run(rule, ctx, errors, timings))
+            if fitting:
+                for rule in by_scope["tree"]:
+                    ctx = Context(rule.meta, parsed, analysis, series, patch, services=services, series_index=si)
+                    for f in _run(rule, ctx, errors, timings):
+                        if (f.path, f.function) in failed_code:
+                            cover["dropped"] += 1  # the series changes that code in a hunk that did not apply
+                        else:
+                            new.append(_at_patch_line(f, images))
+            elif by_scope["tree"]:
+                cover["tree_rules"] = "skipped"
             for fchange in analysis.changes.get(mid, []):
+                for name, why in fchange.hunk_only.items():
+                    cover["hunk_only_functions"].append({"path": fchange.images.path, "function": name, "why": why})
                 for func in fchange.functions:
                     after, resolved = _function_rules(by_scope["function"], parsed, analysis, series, si, patch,
                                                       fchange, func, services, errors, timings, filter)
-                    new.extend(after)
-                    result.resolved.extend(resolved)
+                    new.extend(_at_patch_line(f, images, func.source == "hunks") for f in after)
+                    result.resolved.extend(_at_patch_line(f, images, func.source == "hunks") for f in resolved)
             new.extend((extra or {}).get(mid, ()))
             new = apply_waivers(_dedupe(new), waivers + trailer_waivers(patch), _source_lines(analysis, mid))
             result.findings.extend(new)
@@ -153,8 +174,43 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
         "resolved": len(result.resolved),
         "by_rule": _count(result.findings),
         "seconds_by_rule": {k: round(v, 4) for k, v in sorted(timings.items())},
+        "coverage": _coverage(rules, result.coverage),
     }
     return result
+
+
+def _coverage(rules: list, per_patch: dict) -> dict:
+    """How many rules of each scope ran, and on how many patches the tree could not show the whole patch."""
+    statuses = [c["status"] for c in per_patch.values()]
+    return {"rules_by_scope": {s: sum(1 for r in rules if r.meta.scope == s) for s in ("patch", "function", "tree", "series")},
+            "patches": len(per_patch),
+            "by_status": {s: statuses.count(s) for s in sorted(set(statuses))},
+            "tree_rules_skipped": sum(1 for c in per_patch.values() if c["tree_rules"] == "skipped"),
+            "hunk_only_functions": sum(len(c["hunk_only_functions"]) for c in per_patch.values()),
+            "dropped": sum(c["dropped"] for c in per_patch.values())}
+
+
+def _failed_code(analysis: Analysis, msgids) -> set:
+    """(path, function) of every function a hunk of these patches touches that did not apply."""
+    out: set = set()
+    for mid in msgids:
+        images = analysis.images.get(mid)
+        for f in (images.files if images is not None else ()):
+            out.update((f.path, name) for name in failed_hunk_functions(f))
+    return out
+
+
+def _at_patch_line(f: Finding, images, from_hunks: bool = False) -> Finding:
+    """The finding with `patch_line`: its line as the patch's diff numbers it. Code read from the hunks
+    alone is numbered so already; a line of a file the patch does not touch has none."""
+    if f.line is None or f.patch_line is not None:
+        return f
+    if from_hunks:
+        return replace(f, patch_line=f.line)
+    img = next((x for x in (images.files if images is not None else ()) if x.path == f.path), None)
+    if img is None:
+        return f
+    return replace(f, patch_line=img.patch_line(f.line, f.side))
 
 
 def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: FunctionChange, services, errors,

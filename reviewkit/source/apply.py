@@ -31,6 +31,7 @@ class HunkResult:
     fuzz: int = 0
     old_line: int = 0        # first pre-image line it applied at (0: not applied)
     message: str = ""
+    new_line: int = 0        # first post-image line of what it placed (0: not applied)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,23 @@ class FileImages:
     @property
     def path(self) -> str:
         return self.new_path or self.old_path or ""
+
+    def patch_line(self, line: int, side: str = "after") -> int:
+        """The line number the diff shows for a line of this image (the tree's numbering when a
+        hunk applied elsewhere than its header says): shifted like the nearest hunk above it."""
+        if self.source != "tree" or self.diff is None:
+            return line
+        shift = 0
+        for r, h in zip(self.hunks, self.diff.hunks):
+            if r.status not in ("applied", "offset", "fuzz"):
+                continue
+            lead = _lead(h, r.fuzz)
+            tree_start = (r.old_line - lead) if side == "before" else (r.new_line - lead)
+            patch_start = h.old_start if side == "before" else h.new_start
+            if tree_start > line:
+                break
+            shift = tree_start - patch_start
+        return line - shift
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,70 @@ class PatchImages:
             return "partial"
         return "applied"
 
+    def summary(self) -> dict:
+        """How this patch applied, as plain data: `status` applied | offset | fuzz | already-applied |
+        partial | failed | no-tree, the hunk count, each hunk that did not apply (and why), and the
+        hunks placed other than where the header says (fuzz, offsets), for the renderers."""
+        hunks = failed = already = 0
+        failed_hunks, placements = [], []
+        files = [f for f in self.files if f.status != "binary"]
+        for f in files:
+            for r in f.hunks:
+                hunks += 1
+                if f.status == "missing":
+                    failed += 1
+                    failed_hunks.append({"file": f.path, "hunk": r.number, "reason": "the file is not in the tree"})
+                elif r.status == "failed":
+                    failed += 1
+                    failed_hunks.append({"file": f.path, "hunk": r.number, "reason": r.message})
+                elif r.status == "already-applied":
+                    already += 1
+                elif r.status in ("offset", "fuzz"):
+                    placements.append({"file": f.path, "hunk": r.number, "status": r.status, "offset": r.offset,
+                                       "fuzz": r.fuzz, "line": r.old_line})
+        if files and all(f.source == "hunks" and f.status != "missing" for f in files):
+            status = "no-tree"
+        elif failed and failed + already == hunks:
+            status = "failed"
+        elif failed:
+            status = "partial"
+        elif hunks and already == hunks:
+            status = "already-applied"
+        elif any(p["status"] == "fuzz" for p in placements):
+            status = "fuzz"
+        elif placements:
+            status = "offset"
+        else:
+            status = "applied"
+        return {"status": status, "hunks": hunks, "failed_hunks": failed_hunks,
+                "already_applied_hunks": already, "placements": placements,
+                "summary": _say(status, hunks, failed_hunks, already, placements)}
+
+
+def _say(status: str, hunks: int, failed: list, already: int, placements: list) -> str:
+    """One phrase for a person: `partly applied: 1 of 4 hunks failed in mm/rmap.c`."""
+    def files(items):
+        return ", ".join(dict.fromkeys(i["file"] for i in items))
+    if status == "partial":
+        return f"partly applied: {len(failed)} of {hunks} hunks failed in {files(failed)}"
+    if status == "failed":
+        return f"not applied: {'its hunk' if hunks == 1 else f'all {hunks} hunks'} failed in {files(failed)}"
+    if status == "already-applied":
+        return "already in the tree: nothing left to analyse"
+    if status == "no-tree":
+        return "no tree: analysed from the hunks alone"
+    if status in ("fuzz", "offset"):
+        far = max((abs(p["offset"]) for p in placements), default=0)
+        fuzz = [p for p in placements if p["fuzz"]]
+        parts = []
+        if fuzz:
+            parts.append(f"{len(fuzz)} hunk{'s' if len(fuzz) != 1 else ''} with fuzz in {files(fuzz)}")
+        moved = [p for p in placements if p["offset"]]
+        if moved:
+            parts.append(f"{len(moved)} hunk{'s' if len(moved) != 1 else ''} moved (up to {far} lines)")
+        return "applied with " + " and ".join(parts)
+    return "applied" + (f" ({already} of {hunks} hunks already in the tree)" if already else "")
+
 
 def _split(text: str) -> tuple[list[str], bool]:
     ends_nl = text.endswith("\n")
@@ -83,6 +165,11 @@ def _split(text: str) -> tuple[list[str], bool]:
 
 def _join(lines: list[str], ends_nl: bool) -> str:
     return "\n".join(lines) + ("\n" if ends_nl and lines else "")
+
+
+def _lead(hunk: Hunk, fuzz: int) -> int:
+    """How many context lines fuzz dropped at the start of the hunk."""
+    return _trim(hunk, fuzz)[1] if fuzz else 0
 
 
 def _trim(hunk: Hunk, fuzz: int) -> tuple[list, int]:
@@ -177,6 +264,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
         pos, body, lead, fuzz, old = placed
         out.extend(lines[cursor:pos])
         o, n = pos, len(out)
+        placed_at = n + 1
         for ln in body:
             if ln.kind == " ":
                 out.append(lines[o])
@@ -194,7 +282,7 @@ def apply_file(text: str, fd: FileDiff) -> tuple[str, frozenset, frozenset, tupl
         offset = pos - (header_pos + lead)
         drift += offset
         status = "fuzz" if fuzz else ("offset" if offset else "applied")
-        results.append(HunkResult(number, status, offset, fuzz, pos + 1))
+        results.append(HunkResult(number, status, offset, fuzz, pos + 1, new_line=placed_at))
         last_hunk_no_newline = cursor >= len(lines) and hunk.no_newline_new
     out.extend(lines[cursor:])
     if last_hunk_no_newline:

@@ -99,6 +99,7 @@ class GitTree(SourceTree):
     def __init__(self, repo: pygit2.Repository, commit: pygit2.Commit, how: str):
         self.repo = repo
         self.commit = commit
+        self.how = how            # --base | base-commit | HEAD: how the commit was chosen
         self.tree = commit.tree
         self.description = f"git {repo.workdir or repo.path} at {str(commit.id)[:12]} ({how})"
 
