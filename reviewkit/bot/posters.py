@@ -15,31 +15,53 @@ import os
 import smtplib
 import sys
 import urllib.parse
-from email.message import EmailMessage
 from datetime import datetime, timezone
 from email.utils import format_datetime, getaddresses
 from typing import Optional
 
 from .. import __version__
-from ..render.email_reply import POLICY, _addr, _attribution, _comment, _diff_part, _log_part, _subject, _wrap
+from ..render.email_reply import FOOTER, _attribution, _comment, _diff_part, _log_part, _placements, _tldr, _wrap
 from ..render.fmt import counts_text, plural, where
+from ..render.mail import Parent, as_text, reply
 from .sources import BOT_HEADER
 
 
+def _apply_lines(applied: dict) -> list:
+    """How a patch applied, when not plainly (status, failed hunks, what the rules could not read)."""
+    if applied.get("status") in (None, "applied", "no-tree"):
+        return []
+    out = _wrap(applied.get("summary") or applied["status"], " " * 10, "status:   ")
+    for h in applied.get("failed_hunks") or []:
+        out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", " " * 10, " " * 10)
+    if (applied.get("analysis") or {}).get("note"):
+        out += _wrap(applied["analysis"]["note"], " " * 10, "note:     ")
+    return out
+
+
 def _patch_section(patch: dict, data: dict, rules: dict) -> list:
+    """One patch's part of the series reply: how it applied, its findings in short, then each under
+    the quoted lines it is about (as `reviewkit lint --format email` writes them)."""
     findings = data["findings"]
-    mine = [findings[i] for i in patch["findings"]]
+    status = _apply_lines((data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {})
+    if not patch["findings"] and not status:
+        return []
     label = f"[PATCH {patch['counter']}/{patch['total']}] " if patch.get("counter") else ""
+    out = ["", f"On {label}{patch['title']}:", ""] + status
+    if not patch["findings"]:
+        return out
+    spots, first, unplaced = _placements(patch, findings)
+    out += ([""] if status else []) + _tldr(patch, findings, first)
     quoted = []
-    log_items = [f for f in mine if not f["path"]]
+    log_items = [findings[i] for i in patch["findings"] if not findings[i]["path"]]
     if log_items:
         quoted += _log_part(patch, log_items, rules)
-    quoted += _diff_part(patch, findings, rules)
-    out = ["", f"On {label}{patch['title']}:", ""] + ([_attribution(patch)] + quoted if quoted else [])
-    unplaced = [findings[i] for i in patch["unplaced"] if findings[i]["path"]]
+    quoted += _diff_part(patch, findings, rules, spots, first)
+    if quoted:
+        out += ["", _attribution(patch)] + quoted
     if unplaced:
-        out += ["", "Outside the quoted hunks:", ""]
-        for f in unplaced:
+        out += ["", "Not in the quoted hunks:", ""]
+        for n in unplaced:
+            f = findings[n]
             fn = f" in {f['function']}()" if f.get("function") else ""
             out += [f"{where(f)}{fn}:"] + _comment(f, rules) + [""]
     return out
@@ -51,68 +73,39 @@ def body(rev, notes: list, report_url: Optional[str] = None) -> str:
     series = data["report"]["series"][rev.series]
     patches = [data["report"]["patches"][n] for n in series["patches"]]
     rules = {r["id"]: r for r in data.get("rules", [])}
-    name = (series.get("sender") or {}).get("name") or "there"
+    name = ((series.get("sender") or {}).get("name") or "").split()
     findings = [data["findings"][i] for p in patches for i in p["findings"]]
     c = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "note")}
     trees = "; ".join((data.get("tree") or {}).get("sources", [])) or "no source tree (hunks only)"
-    out = [f"Hi {name.split()[0] if name.split() else name},", ""]
+    out = [f"Hi {name[0]}," if name and "@" not in name[0] else "Hi,", ""]
     out += _wrap(f"reviewkit {__version__} reviewed v{series['version']} of this series "
                  f"({plural(len(patches), 'patch', 'patches')}) against {trees}: "
                  f"{counts_text(c, zero='no findings')}.")
     for note in notes:
         out += [""] + _wrap(note)
-    problems = [(p, pr) for p in patches for pr in rev.apply["patches"][p["msgid"]]["problems"]]
-    if problems:
-        out += ["", "Not everything applied; those parts were reviewed from the hunks alone:"]
-        for p, pr in problems:
-            out += _wrap(f"- {p.get('counter') or ''}/{p.get('total') or ''} {pr}".replace("- / ", "- "), "  ")
     for p in patches:
-        if p["findings"]:
-            out += _patch_section(p, data, rules)
+        out += _patch_section(p, data, rules)
     if report_url:
         out += ["", f"The full report: {report_url}"]
-    if findings:
-        out += [""] + _wrap("These comments come from reviewkit's mm rules; `reviewkit rules --explain RULE` says "
-                            "why each rule matters. Please say if one of them is wrong for this series.")
-    out += ["", "-- ", f"reviewkit {__version__}"]
+    out += ["", "-- ", FOOTER.format(version=__version__)]
     text = "\n".join(out)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text + "\n"
 
 
-def compose(rev, target: dict, sender: str, message_id: str, notes: list,
-            report_url: Optional[str] = None) -> EmailMessage:
-    """target: the mail answered: {"msgid", "subject", "from": {name, email}, "to"/"cc": [[name, email]],
-    "references": [...]}."""
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender
-    me = (getaddresses([sender])[0][1] or "").lower()
-    author = target["from"]
-    to = [a for a in [_addr(author)] if a]
-    seen = {(author or {}).get("email", "").lower(), me}
-    cc = []
-    for pair in target["to"] + target["cc"]:  # reply to all: the lists and the people Cc'd
-        if pair[1].lower() not in seen:
-            seen.add(pair[1].lower())
-            cc.append(_addr(pair))
-    if to:
-        msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = _subject(target["subject"])
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
-    msg["Message-ID"] = message_id
-    msg["In-Reply-To"] = target["msgid"]
-    msg["References"] = " ".join([r for r in target["references"] if r != target["msgid"]] + [target["msgid"]])
-    msg[BOT_HEADER] = __version__
-    text = body(rev, notes, report_url)
-    long_lines = any(len(ln.encode("utf-8")) > 990 for ln in text.split("\n"))
-    msg.set_content(text, charset="utf-8", cte="quoted-printable" if long_lines else "8bit")
-    return msg
+def compose(rev, parent: Parent, sender: str, message_id: str, notes: list,
+            report_url: Optional[str] = None, errors: Optional[list] = None) -> bytes:
+    """The reply to `parent` (the cover letter, or the first patch), as the bytes to deliver."""
+    msg = reply(parent, body(rev, notes, report_url), sender, errors=errors,
+                extra_headers=[("Date", format_datetime(datetime.now(timezone.utc))), ("Message-ID", message_id),
+                               (BOT_HEADER, __version__)])
+    return as_text(msg).encode("utf-8")
 
 
-def recipients(msg: EmailMessage) -> list:
+def recipients(raw: bytes) -> list:
+    from email import message_from_bytes
+    msg = message_from_bytes(raw)
     return [a for _, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if a]
 
 

@@ -79,15 +79,16 @@ class Review:
 
 
 def _apply_status(data: dict, msgids: list) -> dict:
-    """Per patch: applied, or which hunks/files did not apply (from the applier's errors)."""
+    """The series' apply status from its patches' (`patches[msgid].apply` of the lint data)."""
     per = {}
     for mid in msgids:
-        failed = [e["message"] for e in data["errors"] if mid in (e.get("where") or "")
-                  and ("does not apply" in e["message"] or "not in " in e["message"]
-                       or "already exists" in e["message"])]
-        per[mid] = {"status": "failed" if failed else "applied", "problems": failed}
-    bad = sum(1 for p in per.values() if p["status"] != "applied")
-    status = "applied" if not bad else ("failed" if bad == len(per) else "partial")
+        a = (data["patches"].get(mid) or {}).get("apply") or {}
+        problems = [f"{h['file']} hunk {h['hunk']}: {h['reason']}" for h in a.get("failed_hunks") or []]
+        per[mid] = {"status": a.get("status", "no-tree"), "summary": a.get("summary", ""), "problems": problems}
+    states = {p["status"] for p in per.values()}
+    status = ("failed" if states == {"failed"} else "partial" if states & {"failed", "partial"}
+              else "already-applied" if states == {"already-applied"} else states.pop() if len(states) == 1
+              else "applied")
     return {"status": status, "patches": per, "notes": (data.get("tree") or {}).get("notes", [])}
 
 

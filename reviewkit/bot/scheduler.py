@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from email import message_from_bytes
 import signal
 import smtplib
 import socket
@@ -25,9 +26,8 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from .. import __version__
-from ..render.report_data import _addresses, _raw
-from ..render.data import person
 from . import store as store_mod
+from ..render.mail import Parent
 from .posters import compose, recipients
 from .review import identity, parse_mails, patch_id, review, review_message_id
 
@@ -205,10 +205,10 @@ class Bot:
                 self.store.finish(key, self.worker, "failed", "its mails no longer form a series")
                 return "failed", None
             notes = self._notes(s, rev)
-            target = self._target(rev, mails, key)
+            parent = Parent.from_message(message_from_bytes(dict(mails)[key]))
             mid = review_message_id(key, s["identity"], self.domain)
             report_url = self.cfg.site.url_for(s, self.cfg.site_url) if self.cfg.site and self.cfg.site_url else None
-            msg = compose(rev, target, self.cfg.sender, mid, notes, report_url)
+            raw = compose(rev, parent, self.cfg.sender, mid, notes, report_url, errors=rev.data["errors"])
         except Exception as exc:  # a bug met on one series must not stop the bot; retried, then a failure
             reason = f"{type(exc).__name__}: {exc}"
             self.log("error", "review raised", series=key, attempt=s["attempts"], reason=reason)
@@ -218,7 +218,6 @@ class Bot:
             self.store.release(key, self.worker, reason)
             return "retry", None
         result = self._result(s, rev, notes)
-        raw = msg.as_bytes(policy=msg.policy)
         artifacts = {"report.html": rev.html, "reply.eml": raw, **{f"b4/{n}": t for n, t in rev.b4.items()}}
         if not self.store.save_review(key, self.worker, result, mid, artifacts):
             self.log("warning", "claim lost while reviewing; another worker has it", series=key)
@@ -237,13 +236,6 @@ class Bot:
                          f"{int(self.cfg.settle)} seconds after the last one did; these comments cover the rest.")
         return notes
 
-    def _target(self, rev, mails: list, key: str) -> dict:
-        """The mail the reply answers (cover letter or first patch): its headers as parsed."""
-        parsed = parse_mails([raw for m, raw in mails if m == key], key)
-        m = parsed.message(key)
-        return {"msgid": key, "subject": m.subject, "from": person(m.sender),
-                "to": _addresses(_raw(m, "To")), "cc": _addresses(_raw(m, "Cc")), "references": list(m.references)}
-
     def _result(self, s: dict, rev, notes: list) -> dict:
         data = rev.data
         series = data["report"]["series"][rev.series]
@@ -260,7 +252,7 @@ class Bot:
 
     def _post(self, key: str, message_id: str) -> str:
         raw = self.store.artifact(key, "reply.eml")
-        rcpts = recipients(_parse(raw))
+        rcpts = recipients(raw)
         failed = []
         for poster in self.cfg.posters:
             state = self.store.post_state(key, poster.dest)
@@ -318,13 +310,6 @@ def _refs(raw: bytes) -> list:
     from ..model import Errors, Source
     m = parse_message(raw, Source("", ""), Errors())
     return [r for r in (m.in_reply_to, *m.references) if r] if m else []
-
-
-def _parse(raw: bytes):
-    from email import message_from_bytes
-
-    from ..render.email_reply import POLICY
-    return message_from_bytes(raw, policy=POLICY)
 
 
 def sender_domain(sender: str) -> str:
