@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import smtplib
 import sys
 import urllib.parse
@@ -20,8 +21,8 @@ from email.utils import format_datetime, getaddresses
 from typing import Optional
 
 from .. import __version__
-from ..render.email_reply import FOOTER, _attribution, _comment, _diff_part, _log_part, _placements, _tldr, _wrap
-from ..render.fmt import counts_text, plural, where
+from ..render.email_reply import FOOTER, _body, _wrap
+from ..render.fmt import counts_text, plural
 from ..render.mail import Parent, as_text, reply
 from .sources import BOT_HEADER
 
@@ -38,33 +39,17 @@ def _apply_lines(applied: dict) -> list:
     return out
 
 
-def _patch_section(patch: dict, data: dict, rules: dict) -> list:
-    """One patch's part of the series reply: how it applied, its findings in short, then each under
-    the quoted lines it is about (as `reviewkit lint --format email` writes them)."""
-    findings = data["findings"]
-    status = _apply_lines((data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {})
-    if not patch["findings"] and not status:
-        return []
+def _patch_section(patch: dict, data: dict, rules: dict, reproduce: str) -> list:
+    """One patch's part of the series reply: what `reviewkit lint --format email` writes to the patch
+    (findings in short, base, how it applied, each finding under the lines it is about) without its
+    greeting and signature; for a patch without findings only how it applied, when not plainly."""
     label = f"[PATCH {patch['counter']}/{patch['total']}] " if patch.get("counter") else ""
-    out = ["", f"On {label}{patch['title']}:", ""] + status
-    if not patch["findings"]:
-        return out
-    spots, first, unplaced = _placements(patch, findings)
-    out += ([""] if status else []) + _tldr(patch, findings, first)
-    quoted = []
-    log_items = [findings[i] for i in patch["findings"] if not findings[i]["path"]]
-    if log_items:
-        quoted += _log_part(patch, log_items, rules)
-    quoted += _diff_part(patch, findings, rules, spots, first)
-    if quoted:
-        out += ["", _attribution(patch)] + quoted
-    if unplaced:
-        out += ["", "Not in the quoted hunks:", ""]
-        for n in unplaced:
-            f = findings[n]
-            fn = f" in {f['function']}()" if f.get("function") else ""
-            out += [f"{where(f)}{fn}:"] + _comment(f, rules) + [""]
-    return out
+    head = ["", f"On {label}{patch['title']}:", ""]
+    if patch["findings"]:
+        text = _body(patch, data, rules, reproduce).rstrip("\n")
+        return head + text[:text.rindex("\n-- \n")].split("\n")[2:]
+    status = _apply_lines((data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {})
+    return head + status if status else []
 
 
 def body(rev, notes: list, report_url: Optional[str] = None) -> str:
@@ -83,8 +68,11 @@ def body(rev, notes: list, report_url: Optional[str] = None) -> str:
                  f"{counts_text(c, zero='no findings')}.")
     for note in notes:
         out += [""] + _wrap(note)
+    # the series as anyone can fetch it from the list and check it again
+    anchor = series["cover"]["msgid"] if series.get("cover") else patches[0]["msgid"]
+    reproduce = f"b4 am -o - {shlex.quote(anchor.strip('<>'))} | reviewkit lint - --tree TREE"
     for p in patches:
-        out += _patch_section(p, data, rules)
+        out += _patch_section(p, data, rules, reproduce)
     if report_url:
         out += ["", f"The full report: {report_url}"]
     out += ["", "-- ", FOOTER.format(version=__version__)]
