@@ -272,6 +272,9 @@ class Bot:
                     self.log("warning", "post unconfirmed after a crash; not resent", series=key,
                              destination=poster.dest)
                     continue
+            if not self.store.renew(key, self.worker):  # our lease ran out and another worker took over
+                self.log("warning", "claim lost before posting; the new owner posts", series=key)
+                return "lost"
             self.store.set_post(key, poster.dest, message_id, "posting")
             self.crash("posting")
             try:
@@ -297,9 +300,14 @@ class Bot:
         cycles = 0
         while True:
             started = time.time()
-            stats = self.cycle()
+            try:
+                stats = self.cycle()
+                self.log("info", "cycle done", seconds=round(time.time() - started, 2), **stats)
+            except Exception as exc:  # e.g. the database or the source went away: try again next time
+                if once:
+                    raise
+                self.log("error", "cycle failed; retried after the interval", reason=f"{type(exc).__name__}: {exc}")
             cycles += 1
-            self.log("info", "cycle done", seconds=round(time.time() - started, 2), **stats)
             if once or (max_cycles is not None and cycles >= max_cycles):
                 return
             time.sleep(max(0.0, interval - (time.time() - started)))

@@ -186,6 +186,9 @@ class HttpSource:
             log("warning", "feed unreadable", url=self.feed_url(), reason=str(exc))
             return 0
         known = store.known([m for m, _ in entries])
+        if entries and not known and store.cursor_pos(self.name, "feed"):
+            log("warning", "every entry of the feed is new: more mail may have come than the feed shows; "
+                "poll more often, or follow a mirror of the archive instead", url=self.feed_url())
         added = 0
         for msgid, updated in entries:
             if msgid in known:

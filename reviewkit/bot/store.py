@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS posts (
 SERIES_COLUMNS = ("key", "identity", "title", "version", "sender", "patches", "total", "complete", "msgids",
                   "landed", "queued", "state", "duplicate_of", "claimed_by", "claimed_at", "attempts",
                   "reviewed_at", "done_at", "message_id", "result", "error")
+CLAIM_WINDOW = 256  # rows looked at per claim: live claims of other workers are skipped in it
 MAX_ATTEMPTS = 3  # a review that raised this often is a failure with its reason, not retried forever
 
 
@@ -323,7 +324,7 @@ class SqliteStore(Store):
 
     def _claim_select(self) -> str:
         return (f"SELECT {', '.join(SERIES_COLUMNS)} FROM series WHERE state = 'queued' OR state = 'claimed' "
-                "ORDER BY queued, key")
+                f"ORDER BY queued, key LIMIT {CLAIM_WINDOW}")
 
 
 class PostgresStore(Store):
@@ -370,4 +371,4 @@ class PostgresStore(Store):
     def _claim_select(self) -> str:
         # rows another worker is deciding about right now are skipped, not waited for
         return (f"SELECT {', '.join(SERIES_COLUMNS)} FROM series WHERE state = 'queued' "
-                "OR (state = 'claimed') ORDER BY queued, key FOR UPDATE SKIP LOCKED")
+                f"OR state = 'claimed' ORDER BY queued, key LIMIT {CLAIM_WINDOW} FOR UPDATE SKIP LOCKED")
