@@ -106,7 +106,7 @@ class MaildirPoster:
     so whether a review is there can be checked, even after a mail reader moved it to cur/."""
 
     def __init__(self, path: str) -> None:
-        self.path = os.path.abspath(path)
+        self.path = os.path.abspath(os.path.expanduser(path))
         self.dest = f"maildir:{self.path}"
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)

@@ -45,7 +45,7 @@ def _write(path: str, data) -> None:
 
 class Site:
     def __init__(self, root: str) -> None:
-        self.root = os.path.abspath(root)
+        self.root = os.path.abspath(os.path.expanduser(root))
 
     def folder(self, s: dict) -> str:
         return f"series/{slug(s['key'], s['title'], s['version'])}"
