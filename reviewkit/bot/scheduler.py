@@ -167,7 +167,7 @@ class Bot:
             ident = identity(s.version, [patch_id(parsed.patches[m].files) for m in s.patches])
             row = {"key": anchor, "identity": ident, "title": s.title, "version": s.version,
                    "sender": str(s.sender), "patches": len(s.patches), "total": s.total, "complete": int(complete),
-                   "msgids": json.dumps(members), "landed": last, "queued": now, "attempts": 0}
+                   "msgids": json.dumps(members), "landed": last, "queued": now}
             state = self.store.add_series(row)
             if state:
                 queued += state == "queued"
@@ -180,9 +180,10 @@ class Bot:
     def process(self, s: dict) -> str:
         key = s["key"]
         if not s["result"]:
-            if s["attempts"] > store_mod.MAX_ATTEMPTS:
-                self.store.finish(key, self.worker, "failed", s.get("error") or "the review kept failing")
-                self.log("error", "series failed", series=key, reason=s.get("error"))
+            if s["takeovers"] > store_mod.MAX_TAKEOVERS:
+                reason = f"the worker reviewing it died {s['takeovers']} times (killed, out of memory, ...)"
+                self.store.finish(key, self.worker, "failed", reason)
+                self.log("error", "series failed", series=key, reason=reason)
                 return "failed"
             if s.get("previous_claim"):
                 self.log("info", "taking over a claim", series=key, previous=s["previous_claim"])
@@ -211,11 +212,12 @@ class Bot:
             raw = compose(rev, parent, self.cfg.sender, mid, notes, report_url, errors=rev.data["errors"])
         except Exception as exc:  # a bug met on one series must not stop the bot; retried, then a failure
             reason = f"{type(exc).__name__}: {exc}"
-            self.log("error", "review raised", series=key, attempt=s["attempts"], reason=reason)
-            if s["attempts"] >= store_mod.MAX_ATTEMPTS:
-                self.store.finish(key, self.worker, "failed", reason)
+            attempts = s["attempts"] + 1
+            self.log("error", "review raised", series=key, attempt=attempts, reason=reason)
+            if attempts >= store_mod.MAX_ATTEMPTS:
+                self.store.finish(key, self.worker, "failed", reason, attempts=attempts)
                 return "failed", None
-            self.store.release(key, self.worker, reason)
+            self.store.release(key, self.worker, reason, attempts)
             return "retry", None
         result = self._result(s, rev, notes)
         artifacts = {"report.html": rev.html, "reply.eml": raw, **{f"b4/{n}": t for n, t in rev.b4.items()}}
@@ -290,7 +292,7 @@ class Bot:
             self.store.set_post(key, poster.dest, message_id, "posted")
             self.log("info", "posted", series=key, destination=poster.dest, message_id=message_id)
         if failed:
-            self.store.release(key, self.worker, "; ".join(failed))
+            self.store.release(key, self.worker, "; ".join(failed), 0)
             return "retry"
         self.store.finish(key, self.worker, "done")
         return "posted"
@@ -340,6 +342,7 @@ def status(store) -> dict:
             "key": s["key"], "title": s["title"], "version": s["version"], "sender": s["sender"],
             "state": s["state"], "complete": bool(s["complete"]), "patches": s["patches"], "total": s["total"],
             "msgids": s["msgids"], "duplicate_of": s["duplicate_of"], "attempts": s["attempts"],
+            "takeovers": s["takeovers"],
             "landed": iso(s["landed"]), "queued": iso(s["queued"]), "reviewed": iso(s["reviewed_at"]),
             "done": iso(s["done_at"]), "message_id": s["message_id"],
             "findings": r.get("counts"), "apply": (r.get("apply") or {}).get("status"),

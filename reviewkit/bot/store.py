@@ -36,8 +36,8 @@ CREATE TABLE IF NOT EXISTS series (
     sender TEXT NOT NULL, patches INTEGER NOT NULL, total INTEGER, complete INTEGER NOT NULL,
     msgids TEXT NOT NULL, landed DOUBLE PRECISION NOT NULL, queued DOUBLE PRECISION NOT NULL,
     state TEXT NOT NULL, duplicate_of TEXT, claimed_by TEXT, claimed_at DOUBLE PRECISION,
-    attempts INTEGER NOT NULL DEFAULT 0, reviewed_at DOUBLE PRECISION, done_at DOUBLE PRECISION,
-    message_id TEXT, result TEXT, error TEXT);
+    attempts INTEGER NOT NULL DEFAULT 0, takeovers INTEGER NOT NULL DEFAULT 0, reviewed_at DOUBLE PRECISION,
+    done_at DOUBLE PRECISION, message_id TEXT, result TEXT, error TEXT);
 CREATE INDEX IF NOT EXISTS series_state ON series (state);
 CREATE INDEX IF NOT EXISTS series_identity ON series (identity);
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -49,9 +49,10 @@ CREATE TABLE IF NOT EXISTS posts (
 
 SERIES_COLUMNS = ("key", "identity", "title", "version", "sender", "patches", "total", "complete", "msgids",
                   "landed", "queued", "state", "duplicate_of", "claimed_by", "claimed_at", "attempts",
-                  "reviewed_at", "done_at", "message_id", "result", "error")
+                  "takeovers",                   "reviewed_at", "done_at", "message_id", "result", "error")
 CLAIM_WINDOW = 256  # rows looked at per claim: live claims of other workers are skipped in it
-MAX_ATTEMPTS = 3  # a review that raised this often is a failure with its reason, not retried forever
+MAX_ATTEMPTS = 3    # a review that raised this often is a failure with its reason, not retried forever
+MAX_TAKEOVERS = 10  # a series whose worker died this often while reviewing it (killed, out of memory, ...)
 
 
 def default_db() -> str:
@@ -200,11 +201,11 @@ class Store:
                     continue
                 if s["state"] == "claimed" and s["claimed_at"] >= now - lease and not is_stale(s["claimed_by"]):
                     continue
-                attempts = s["attempts"] + (0 if s["result"] else 1)
-                self._execute(cur, "UPDATE series SET state = 'claimed', claimed_by = ?, claimed_at = ?, attempts = ? "
-                                   "WHERE key = ?", (worker, now, attempts, s["key"]))
-                return {**s, "claimed_by": worker, "claimed_at": now, "attempts": attempts,
-                        "previous_claim": s["claimed_by"]}
+                takeovers = s["takeovers"] + (s["state"] == "claimed")
+                self._execute(cur, "UPDATE series SET state = 'claimed', claimed_by = ?, claimed_at = ?, takeovers = ? "
+                                   "WHERE key = ?", (worker, now, takeovers, s["key"]))
+                return {**s, "claimed_by": worker, "claimed_at": now, "takeovers": takeovers,
+                        "previous_claim": s["claimed_by"] if s["state"] == "claimed" else None}
         return None
 
     def _update_series(self, key: str, worker: str, **values) -> bool:
@@ -231,12 +232,13 @@ class Store:
                                    "(series, name) DO UPDATE SET data = excluded.data", (key, name, blob))
         return True
 
-    def finish(self, key: str, worker: str, state: str, error: Optional[str] = None) -> bool:
-        return self._update_series(key, worker, state=state, done_at=time.time(), error=error)
+    def finish(self, key: str, worker: str, state: str, error: Optional[str] = None, **values) -> bool:
+        return self._update_series(key, worker, state=state, done_at=time.time(), error=error, **values)
 
-    def release(self, key: str, worker: str, error: str) -> bool:
-        """Give a claim back after an error (retried until MAX_ATTEMPTS)."""
-        return self._update_series(key, worker, state="queued", claimed_by=None, claimed_at=None, error=error)
+    def release(self, key: str, worker: str, error: str, attempts: int) -> bool:
+        """Give a claim back after an error (a review is retried until MAX_ATTEMPTS, a post every cycle)."""
+        return self._update_series(key, worker, state="queued", claimed_by=None, claimed_at=None, error=error,
+                                    attempts=attempts)
 
     def artifact(self, key: str, name: str) -> Optional[bytes]:
         with self.tx(write=False) as cur:
