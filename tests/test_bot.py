@@ -182,6 +182,19 @@ def test_a_review_that_keeps_raising_is_a_failure_with_its_reason(tmp_path, caps
     assert posted(tmp_path / "md") == []
 
 
+def test_a_patch_subject_without_a_diff_is_planned_once(tmp_path):
+    """Not a series: set aside after the settle time instead of being parsed again on every poll."""
+    from reviewkit.bot.store import open_store
+    text_only = (b"From: Eve <eve@example.org>\nTo: linux-mm@kvack.org\nSubject: [PATCH 1/3] mm: a patch cut short\n"
+                 b"Date: Thu, 04 May 2023 10:00:00 +0000\nMessage-Id: <eve-2@example.org>\n\nThe diff was lost.\n")
+    append(str(tmp_path / "archive"), [text_only])
+    store = open_store(str(tmp_path / "bot.sqlite"))
+    assert bot(tmp_path, "--settle", "3600") == 0
+    assert [m for m, _, _ in store.unplanned()] == ["<eve-2@example.org>"]  # may still be completed
+    assert bot(tmp_path, "--settle", "0") == 0
+    assert store.unplanned() == [] and store.all_series() == []
+
+
 def test_dry_run_prints_and_sends_nothing(tmp_path, capsys):
     grow(tmp_path / "archive", 1)
     capsys.readouterr()

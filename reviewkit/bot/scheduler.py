@@ -142,6 +142,12 @@ class Bot:
         owners = self.store.assigned([m for m, _, _ in context])
         now = time.time()
         queued = 0
+        # a mail that looked like a patch but is in no series (no diff: a truncated or text-only "patch")
+        grouped = {m for s in parsed.series for m in ([s.cover] if s.cover else []) + list(s.patches)}
+        strays = [m for m in landed if m not in grouped and now - landed[m] >= self.cfg.settle]
+        if strays:
+            self.store.assign(strays, "none")
+            self.log("info", "mails with a patch subject but no series, not reviewed", msgids=strays)
         for s in parsed.series:
             members = ([s.cover] if s.cover else []) + [m for m in s.patches if m in parsed.patches]
             new = [m for m in members if m in landed]

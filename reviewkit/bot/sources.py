@@ -38,9 +38,14 @@ _PATCHISH = ("PATCH", "RFC")
 Log = Callable[..., None]
 
 
+def _has_diff(raw: bytes) -> bool:
+    """A diff in a mail whose subject does not say [PATCH] (the parser decides whether it is a patch)."""
+    return b"\ndiff --git " in raw or b"\n+++ b/" in raw
+
+
 def mail_facts(raw: bytes, where: str, bot_from: str = "") -> Optional[tuple]:
     """(msgid, kind, root) of one mail, or None when it is not a mail. kind: 'candidate' (a patch or
-    cover letter by its subject), 'reply', 'bot' (ours, or from the bot's address), 'other'."""
+    cover letter by its subject, or a new mail with a diff), 'reply', 'bot' (ours, or from the bot's address), 'other'."""
     errors = Errors()
     m = parse_message(raw, Source(where, where), errors)
     if m is None:
@@ -52,7 +57,7 @@ def mail_facts(raw: bytes, where: str, bot_from: str = "") -> Optional[tuple]:
     s = parse_subject(m.subject)
     if s.is_reply:
         kind = "reply"
-    elif any(p.upper().startswith(_PATCHISH) for p in s.prefixes):
+    elif any(p.upper().startswith(_PATCHISH) for p in s.prefixes) or _has_diff(raw):
         kind = "candidate"
     else:
         kind = "reply" if m.in_reply_to else "other"
