@@ -99,7 +99,7 @@ def replay(mails: list, inputs: list, tree: str, checkpatch: bool, work: Path) -
             "baseline_report_seconds": round(base_s, 2), "bot_vs_baseline": round(bot_s / base_s, 2)}
 
 
-def latency(mails: list, tree: str, n: int, work: Path) -> dict:
+def latency(mails: list, tree: str, n: int, work: Path, checkpatch: bool) -> dict:
     """Append whole series one by one to a live bot's archive; time until each reply is in the maildir."""
     from reviewkit.bot.review import parse_mails
     parsed = parse_mails(mails, "corpus")
@@ -109,7 +109,8 @@ def latency(mails: list, tree: str, n: int, work: Path) -> dict:
     archive, md = work / "archive", work / "md"
     append(str(archive), [b"From: x <x@replay.invalid>\nSubject: hello\nMessage-Id: <start@replay.invalid>\n\nhi\n"])
     cmd = [*BIN, "bot", "--source", str(archive), "--tree", tree, "--db", str(work / "bot.sqlite"),
-           "--post", f"maildir:{md}", "--interval", "0.5", "--settle", "0", "--no-checkpatch"]
+           "--post", f"maildir:{md}", "--interval", "0.5", "--settle", "0",
+           "--checkpatch" if checkpatch else "--no-checkpatch"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(ROOT))
     raw_by_id = {}
     for raw in mails:
@@ -155,7 +156,7 @@ def main() -> int:
         (Path(tmp) / "replay").mkdir()
         (Path(tmp) / "live").mkdir()
         result = {"replay": replay(mails, inputs, args.tree, args.checkpatch, Path(tmp) / "replay"),
-                  "latency": latency(mails, args.tree, args.latency, Path(tmp) / "live")}
+                  "latency": latency(mails, args.tree, args.latency, Path(tmp) / "live", args.checkpatch)}
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
