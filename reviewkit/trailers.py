@@ -30,7 +30,11 @@ _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S.*?)\s*$
 _EMAIL = re.compile(r"<?([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
 _FIXES = re.compile(r"^([0-9a-f]{12,64})\b", re.I)
 _MAILTO = re.compile(r"<mailto:[^<>]*>>")
-_MAINTAINER_NOTE = re.compile(r"^\[[^\]\s]+@[^\]\s]+:.*\]$")
+# a maintainer's note folded into the trailers: "[akpm@linux-foundation.org: fix typo]",
+# "[akpm@linux-foundation.org fix whitespace]", "[ surenb: resolved merged conflict ... ]" (may wrap
+# over lines); or a footnote the message refers to: "[1] https://lore.kernel.org/..."
+_NOTE_START = re.compile(r"^\[(?:\s*[\w.+-]+@[\w.-]+[:\s]|\s*[\w.+-]+:\s)")
+_FOOTNOTE = re.compile(r"^\[\d+\]\s")
 _COMMENT = re.compile(r"\s+(#.*|\[[^\]]*\])$")
 
 
@@ -71,33 +75,59 @@ def _make(key: str, value: str, line: int, msgid: str = "", given_by: Optional[P
 
 
 def parse_log_trailers(log: str) -> tuple[Trailer, ...]:
-    """Trailers of a commit message (the text above `---`)."""
+    """Trailers of a commit message (the text above `---`): its last paragraph, and the trailer paragraph
+    above it when the last one starts with a backporter's note (`[ hughd: ... ]` after a blank line)."""
     lines = log.rstrip("\n").split("\n")
-    # find the last paragraph
     end = len(lines)
-    while end > 0 and not lines[end - 1].strip():
-        end -= 1
-    start = end
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
+    found: list[tuple[str, str, int]] = []
+    while True:
+        while end > 0 and not lines[end - 1].strip():
+            end -= 1
+        start = end
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        block = _block_trailers(lines, start, end)
+        if block is None:
+            break
+        found = block + found
+        if start == 0 or not _NOTE_START.match(lines[start].strip()):
+            break
+        end = start
+    return tuple(_make(k, v, n) for k, v, n in found)
+
+
+def _block_trailers(lines: list, start: int, end: int) -> Optional[list]:
+    """The trailers of one paragraph, as (key, value, line); None when it is prose."""
     out: list[tuple[str, str, int]] = []
+    note = ""  # inside a maintainer's note: "open" until its closing "]", then "closed"
     for i in range(start, end):
         raw = lines[i]
+        stripped = raw.strip()
+        if note == "open":
+            note = "closed" if stripped.endswith("]") else "open"
+            continue  # "[ surenb: resolved merged conflict caused by the difference in\n  ...arguments ]"
+        if note == "closed" and raw[:1] in (" ", "\t"):
+            continue  # "[jannh@google.com: v2]\n  Link: https://..." : the note's own link, indented
+        note = ""
         m = _LINE.match(raw)
         if m and is_trailer_key(m.group(1)):
             out.append((m.group(1), m.group(2), i + 1))
             continue
-        stripped = raw.strip()
-        if _MAINTAINER_NOTE.match(stripped):
-            continue  # "[akpm@linux-foundation.org: fix typo]" is the maintainer's, not the trailer's
+        if _NOTE_START.match(stripped):
+            # "[akpm@linux-foundation.org: fix typo]" is the maintainer's, not the trailer's
+            note = "closed" if stripped.endswith("]") else "open"
+            continue
+        if _FOOTNOTE.match(stripped):
+            note = "closed"
+            continue
         if out and (raw[:1] in (" ", "\t") or stripped.startswith("<") or stripped.startswith("[")):
             # a wrapped value, an indented note or a "[note]" line belongs to the trailer above
             k, v, n = out[-1]
             out[-1] = (k, v + " " + stripped, n)
             continue
         if not out:
-            return ()  # the last paragraph is prose: no trailers
-    return tuple(_make(k, v, n) for k, v, n in out)
+            return None  # prose: no trailers
+    return out
 
 
 def _valid_followup(key: str, value: str) -> bool:

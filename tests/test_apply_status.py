@@ -76,3 +76,88 @@ def test_findings_carry_the_patch_line(fixtures, capsys, tmp_path):
     assert in_patch and all(f["patch_line"] == f["line"] for f in in_patch)
     shifted = {(f["rule"], f["patch_line"]): f["line"] for f in moved["findings"] if f["patch_line"] is not None}
     assert shifted == {(f["rule"], f["line"]): f["line"] + 3 for f in in_patch}
+
+
+def test_every_output_says_how_each_patch_applied(fixtures, capsys, tmp_path):
+    args = [str(fixtures / "partial-series"), "--tree", str(fixtures / "partial-tree"), "--no-checkpatch"]
+    assert main(["lint", *args]) == 4          # nothing found, but not everything could be analysed
+    text = capsys.readouterr().out
+    assert "1/3 mm/demo_zap: clear present ptes in demo_zap_pte(): partly applied: 1 of 2 hunks failed" in text
+    assert "3/3 mm/demo_zap: mark the racy read in demo_zap_stats(): not applied" in text
+    assert "tree: fixtures/partial-tree is not a git repository: base 5eed" in text.replace(str(fixtures.parent) + "/", "")
+    assert "1 patch that did not apply: 4 patch-hygiene rules" in text
+    assert main(["lint", *args, "--allow-unapplied"]) == 0
+    capsys.readouterr()
+    assert main(["lint", *args, "--format", "markdown"]) == 4
+    md = capsys.readouterr().out
+    assert "**3 of 3 patches not analysed whole**" in md and "**partly applied: 1 of 2 hunks failed" in md
+    page = tmp_path / "r.html"
+    assert main(["report", *args, "-o", str(page)]) == 4
+    html = page.read_text()
+    assert html.count('class="badge apply-partial') >= 2 and 'did not apply</span>' in html
+    assert '<span class="ok">clean</span>' not in html
+
+
+def test_findings_still_decide_exit_1(fixtures, capsys):
+    """The example series applies whole and has errors: 1, as before; on a tree where it does not apply
+    at all and its findings come from the hunks alone, the findings still decide."""
+    series = str(fixtures / "example" / "device-exclusive-series.mbox")
+    assert main(["lint", series, "--tree", str(fixtures / "example" / "tree"), "--no-checkpatch"]) == 1
+    assert main(["lint", series, "--tree", str(fixtures / "partial-tree"), "--no-checkpatch",
+                 "--fail-on", "never"]) == 4
+
+
+def test_real_series_that_partly_fail_on_6_1(corpus, linux_6_1, capsys):
+    """Real series on Debian's 6.1: series-a's patch 18 fails in 2 of its 3 hunks (6.1.192 changed the top
+    of lru_gen_look_around()), patch 02 is already there; the 2021 device-exclusive v11 series partly
+    applies. Every patch says how it applied, and nothing at warning or above comes from mm rules on
+    code that is not the patch's (before: a BUG_ON() 6.1 itself has, in a try_to_migrate() the tree
+    already had, was a warning on patch 04)."""
+    series_a = _lint_json(capsys, str(corpus / "mm-patches-6.1" / "series-a"), "--tree", str(linux_6_1))
+    by_counter = {p["counter"]: p["apply"] for p in series_a["patches"].values()}
+    assert len(by_counter) == 19 and all(a["status"] for a in by_counter.values())
+    assert by_counter[2]["status"] == "already-applied"
+    assert by_counter[18]["status"] == "partial" and len(by_counter[18]["failed_hunks"]) == 2
+    assert {h["file"] for h in by_counter[18]["failed_hunks"]} == {"mm/vmscan.c"}
+    assert "lru_gen_look_around" in by_counter[18]["analysis"]["note"]
+    assert by_counter[19]["analysis"]["tree_rules"] == "skipped"
+    assert not [f for f in series_a["findings"] if f["rule"].startswith(("mm/", "patch/"))]
+
+    thread = corpus / "lore-threads" / "device-exclusive-series" / "device-exclusive-v11.mbox"
+    data = _lint_json(capsys, str(thread), "--tree", str(linux_6_1))
+    statuses = {p["apply"]["status"] for p in data["patches"].values()}
+    assert "partial" in statuses and statuses <= {"partial", "failed", "already-applied", "applied",
+                                                  "offset", "fuzz"}
+    assert not [f for f in data["findings"] if f["rule"].startswith("mm/") and f["severity"] != "note"]
+
+
+# A hunk for patch 2 of the example series in zap_nonpresent_pte(), written against a line the tree does
+# not have: it cannot apply, and what the series leaves in that function is unknown.
+ZAP_HUNK = """\
+@@ -54,2 +67,2 @@ static void zap_nonpresent_pte(struct mm_struct *mm, pte_t *ptep, int *rss)
+-	} else if (is_device_private_entry(entry) || is_hmm_entry(entry)) {
++	} else if (unlikely(is_device_private_entry(entry))) {
+ 		struct page *page = pfn_swap_entry_to_page(entry);
+"""
+
+
+def test_tree_rules_say_nothing_about_code_a_failed_hunk_changes(fixtures, capsys, tmp_path):
+    """Patch 1 adds an entry kind; the tree rule flags the dispatch sites that do not handle it. When a
+    hunk of the series in zap_nonpresent_pte() does not apply, the tree's zap_nonpresent_pte() is not what
+    the series leaves there: the function is now one the series touches (read from its hunks), so the
+    rule leaves it to the series (main flagged it); do_swap_page_demo()'s finding stays."""
+    text = (fixtures / "example" / "device-exclusive-series.mbox").read_text()
+    end = "\t}\n \tset_pte_at(dst_mm, addr, dst_pte, pte);\n \treturn 0;\n"
+    assert text.count(end) == 1
+    mbox = tmp_path / "series.mbox"
+    mbox.write_text(text.replace(end, end + ZAP_HUNK))
+    tree = str(fixtures / "example" / "tree")
+    plain = _lint_json(capsys, str(fixtures / "example" / "device-exclusive-series.mbox"), "--tree", tree)
+    data = _lint_json(capsys, str(mbox), "--tree", tree)
+    kinds = "mm/swp-entry-kind-exhaustive"
+    assert {f["function"] for f in plain["findings"] if f["rule"] == kinds} == {"zap_nonpresent_pte",
+                                                                                "do_swap_page_demo"}
+    assert {f["function"] for f in data["findings"] if f["rule"] == kinds} == {"do_swap_page_demo"}
+    first, second = (p["apply"] for p in data["patches"].values())
+    assert first["status"] == "applied" and first["analysis"]["tree_rules"] == "ran"
+    assert second["status"] == "partial" and second["analysis"]["tree_rules"] == "skipped"

@@ -83,6 +83,15 @@ def test_recipients_folded_deduplicated_and_not_the_sender():
     assert_clean_headers(msg, head)
 
 
+def test_the_patch_author_is_copied_when_someone_else_sent_it():
+    data = fixture_report("hostile")
+    data["report"]["patches"][0]["author"] = {"name": "Real Author", "email": "real@example.org"}
+    msg = messages(email_reply.render(data))[0][0]
+    assert [a.addr_spec for a in msg["To"].addresses] == ["evil@example.org"]       # the sender
+    assert "real@example.org" in [a.addr_spec for a in msg["Cc"].addresses]
+    assert msg.get_content().startswith("Hi Real,")
+
+
 def test_no_markdown_and_a_one_line_footer():
     data = fixture_report("bug-on")
     ((msg, _),) = messages(email_reply.render(data))

@@ -42,7 +42,7 @@ from datetime import datetime
 from typing import Optional
 
 from .b4check import LEVEL
-from .fmt import counts_text, count, where
+from .fmt import count, counts_text, plain_text, snippet_line, where
 from .mail import PLACEHOLDER_FROM, Parent, mbox, one_line, reply
 
 CONTEXT = 3          # lines quoted above the first line of a finding
@@ -52,13 +52,8 @@ WIDTH = 72
 FOOTER = "reviewkit {version} (automated review); to silence one: Reviewkit-Waive: ID why"
 
 
-def _plain(text: str) -> str:
-    """Our Markdown-flavoured wording as plain text (no backticks, no bold)."""
-    return (text or "").replace("`", "").replace("**", "")
-
-
 def _wrap(text: str, indent: str = "", first: Optional[str] = None) -> list:
-    return textwrap.wrap(" ".join(_plain(text).split()), WIDTH, initial_indent=indent if first is None else first,
+    return textwrap.wrap(" ".join(plain_text(text).split()), WIDTH, initial_indent=indent if first is None else first,
                          subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False) or [indent.rstrip()]
 
@@ -119,10 +114,6 @@ def _file_lines(patch: dict, f: dict):
                     yield (fi, hi, li), ln
 
 
-def _snippet_line(f: dict) -> str:
-    return next((s.strip() for s in (f.get("snippet") or "").split("\n") if s.strip()), "")
-
-
 def _locate(patch: dict, f: dict, placed_at: Optional[tuple]) -> Optional[tuple]:
     """(spot, first patch line) of a finding: by its patch_line; else where report_data put it (its
     line number equals a diff line's) when that line shows its code; else the diff line nearest to
@@ -137,7 +128,7 @@ def _locate(patch: dict, f: dict, placed_at: Optional[tuple]) -> Optional[tuple]
         first = f["patch_line"]
         spot = by_number.get(first + span) or by_number.get(first)
         return (spot, first) if spot else None
-    code = _snippet_line(f)
+    code = snippet_line(f)
     if placed_at is not None and (not code or any(code in ln["text"] for _, ln in lines
                                                   if f["line"] <= _number(ln, before) <= f["line"] + span)):
         return placed_at, f["line"]
@@ -222,7 +213,7 @@ def _log_part(patch: dict, items: list, rules: dict) -> list:
     log = [ln.rstrip() for ln in patch["log"].rstrip().split("\n")]
     at: dict = {}
     for f in items:
-        code = _snippet_line(f)
+        code = snippet_line(f)
         hit = next((i for i in range(len(log) - 1, -1, -1) if code and code in log[i]), len(log) - 1)
         at.setdefault(hit, []).append(f)
     out: list = []
@@ -304,11 +295,14 @@ def _body(patch: dict, data: dict, rules: dict, reproduce: Optional[str]) -> str
 
 
 def _parent(patch: dict) -> Parent:
-    author = patch["mail"]["from"] or patch["author"] or {}
+    """The patch mail: To its sender; Cc its To and Cc, and the patch's author when someone else sent it."""
+    sender = patch["mail"]["from"] or patch["author"] or {}
+    author = patch["author"] or {}
+    extra = [(author.get("name") or "", author["email"])] if author.get("email") else []
     return Parent(subject=patch["subject"], msgid=None if patch["mail"].get("synthetic_id") else patch["msgid"],
                   references=patch["mail"]["references"],
-                  author=(author.get("name") or "", author.get("email") or "") if author else None,
-                  to=[tuple(p) for p in patch["mail"]["to"]], cc=[tuple(p) for p in patch["mail"]["cc"]])
+                  author=(sender.get("name") or "", sender.get("email") or "") if sender else None,
+                  to=[tuple(p) for p in patch["mail"]["to"]], cc=[tuple(p) for p in patch["mail"]["cc"]] + extra)
 
 
 def replies(data: dict, sender: str = PLACEHOLDER_FROM, reproduce: Optional[str] = None) -> list:

@@ -67,3 +67,13 @@ def errors_section(errors: list, doing: str = "reading the input") -> list[str]:
         where_ = f" ({e['where']})" if e["where"] else ""
         out.append(f"  {e['input']}{where_}: {e['message']}")
     return out
+
+
+def plain_text(markdown: str) -> str:
+    """Our Markdown-flavoured wording (rule docs, suggestions) as plain text: no backticks, no bold."""
+    return (markdown or "").replace("**", "").replace("`", "")
+
+
+def snippet_line(f: dict) -> str:
+    """The first non-blank line of a finding's snippet, stripped ("" when it has none)."""
+    return next((s.strip() for s in (f.get("snippet") or "").split("\n") if s.strip()), "")

@@ -31,6 +31,8 @@ import os
 import re
 from urllib.parse import quote
 
+from .fmt import plain_text, snippet_line
+
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
 FINGERPRINT = "reviewkit/v1"
@@ -50,10 +52,6 @@ def _rule_name(rule_id: str) -> str:
     return "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", rule_id) if w)
 
 
-def _plain(markdown: str) -> str:
-    return markdown.replace("**", "").replace("`", "")
-
-
 def _rule(r: dict) -> dict:
     doc = r.get("doc") or r["summary"]
     area = r["id"].split("/", 1)[0]
@@ -61,8 +59,8 @@ def _rule(r: dict) -> dict:
     return {
         "id": r["id"], "name": _rule_name(r["id"]),
         "shortDescription": {"text": r["summary"]},
-        "fullDescription": {"text": _plain(doc.split("\n\n", 1)[0].replace("\n", " "))},
-        "help": {"text": _plain(doc), "markdown": doc},
+        "fullDescription": {"text": plain_text(doc.split("\n\n", 1)[0].replace("\n", " "))},
+        "help": {"text": plain_text(doc), "markdown": doc},
         "defaultConfiguration": {"level": LEVELS[r["severity"]]},
         "properties": {"tags": tags, "precision": PRECISION.get(area, "medium"), "scope": r["scope"]},
     }
@@ -105,7 +103,7 @@ def _line_hashes(findings: list) -> list:
     seen: dict = {}
     out = []
     for f in findings:
-        code = _WS.sub("", next((s for s in (f.get("snippet") or "").split("\n") if s.strip()), ""))
+        code = _WS.sub("", snippet_line(f))
         if not f.get("path") or not code:
             out.append(None)
             continue

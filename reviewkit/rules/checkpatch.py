@@ -13,9 +13,16 @@ Decisions:
   (MAINTAINERS status of touched files, `<asm/...>` includes, absolute paths).
   It costs ~0.6 s per patch (get_maintainer.pl per touched file), hence the
   parallel runs.
-- A tree without `.git` cannot resolve commit ids, so UNKNOWN_COMMIT_ID would
-  be reported for every `Fixes:` and `commit abc...` reference: it is ignored
-  there (`--ignore UNKNOWN_COMMIT_ID`).
+- Commit ids are checked only where the tree can answer. A git repository
+  can when it has upstream history (Linux's first commit, 1da177e4c3f4) or
+  every commit the patch names; otherwise (a tarball, a repository made from
+  one, a shallow clone) UNKNOWN_COMMIT_ID would be reported for every
+  `Fixes:` and `commit abc...` reference (52 times over 25 stable fixes), so
+  it is ignored (`--ignore UNKNOWN_COMMIT_ID`). Without `.git` checkpatch
+  also takes any 12-40 digit hex word (register dumps, `commit X upstream.`,
+  the stable-queue marker) for a badly written commit reference
+  (GIT_COMMIT_ID): only its reports on a `commit <id>` line that is not the
+  stable marker are kept there.
 - Terse output names lines of the mail it read. Those are mapped back to the
   diff: a `+` or context line gives the file and its post-image line (a `-`
   line its pre-image line), moved by the offset at which the series applied
@@ -115,11 +122,50 @@ def available(root: Optional[str]) -> bool:
     return bool(root) and shutil.which("perl") is not None
 
 
-def command(root: str) -> list[str]:
+# Linux's first git commit (v2.6.12-rc2): a repository that has it has the history ids refer to
+LINUX_ROOT_COMMIT = "1da177e4c3f41524e886b7f1b8a0c1fc7321cac2"
+_COMMIT_REF = re.compile(r"\bcommit\s+([0-9a-f]{12,40})\b", re.I)
+_STABLE_MARKER = re.compile(r"^\s*(?:commit\s+[0-9a-f]{40}\s+upstream\.?|\[\s*upstream commit\s+[0-9a-f]{12,40}\s*\])\s*$",
+                            re.I)
+
+
+def referenced_commits(patch: Patch) -> set:
+    """The commit ids a patch's message names (`Fixes:`, `commit <id>`)."""
+    ids = {t.value.split()[0].lower() for t in patch.trailers if t.key == "Fixes" and t.value.split()}
+    ids.update(m.group(1).lower() for m in _COMMIT_REF.finditer(patch.log))
+    return {i for i in ids if re.fullmatch(r"[0-9a-f]{7,40}", i)}
+
+
+def can_answer_commit_ids(tree, patch: Patch) -> bool:
+    """Whether the tree's repository can tell a real commit id from a wrong one."""
+    repo = getattr(tree, "repo", None)
+    if repo is None:
+        return False
+
+    def has(rev: str) -> bool:
+        try:
+            repo.revparse_single(rev)
+            return True
+        except Exception:  # pygit2: KeyError, ValueError, GitError, InvalidSpecError for unknown/ambiguous ids
+            return False
+    return has(LINUX_ROOT_COMMIT) or all(has(i) for i in referenced_commits(patch))
+
+
+def command(root: str, commit_ids: bool = False) -> list[str]:
+    """checkpatch's command line; `commit_ids`: the repository can answer commit-id lookups."""
     args = ["perl", SCRIPT, *ARGS]
-    if not os.path.exists(os.path.join(root, ".git")):
+    if not commit_ids:
         args += ["--ignore", "UNKNOWN_COMMIT_ID"]  # no history to look ids up in: every id is "unknown"
     return args + ["-"]
+
+
+def _unanswerable(r: "Report", text_lines: list, root: str) -> bool:
+    """A GIT_COMMIT_ID report checkpatch made without git: on a line that is no `commit <id>` reference
+    (a register dump), or on the stable queue's own `commit <id> upstream.` marker."""
+    if r.type != "GIT_COMMIT_ID" or os.path.exists(os.path.join(root, ".git")):
+        return False
+    line = text_lines[r.line - 1] if 0 < r.line <= len(text_lines) else ""
+    return not _COMMIT_REF.search(line) or bool(_STABLE_MARKER.match(line))
 
 
 def mail_text(msg: Message) -> tuple[str, int]:
@@ -137,11 +183,12 @@ def mail_text(msg: Message) -> tuple[str, int]:
     return "\n".join(headers) + "\n\n" + msg.body, len(headers) + 2
 
 
-def run_checkpatch(root: str, text: str, timeout: float = TIMEOUT) -> tuple[list[Report], str]:
+def run_checkpatch(root: str, text: str, timeout: float = TIMEOUT,
+                   commit_ids: bool = False) -> tuple[list[Report], str]:
     """Reports, and a problem ("" when the run went fine: exit 0 or 1 with reports)."""
     data = text.encode("utf-8", "surrogateescape") if _encodable(text) else text.encode("utf-8", "replace")
     try:
-        done = subprocess.run(command(root), input=data, cwd=root, capture_output=True, timeout=timeout)
+        done = subprocess.run(command(root, commit_ids), input=data, cwd=root, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return [], f"checkpatch.pl did not finish in {timeout:g} s; its findings for this patch are missing"
     except OSError as exc:
@@ -247,7 +294,9 @@ def checkpatch_findings(parsed: Parsed, analysis: Analysis, errors: Errors, jobs
         root = checkpatch_root(analysis.trees.get(si))
         if not available(root):
             continue
-        work += [(root, parsed.patches[m]) for m in series.patches if m in parsed.patches]
+        tree = analysis.trees.get(si)
+        work += [(root, parsed.patches[m], can_answer_commit_ids(tree, parsed.patches[m]))
+                 for m in series.patches if m in parsed.patches]
     if not work:
         return []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # the work is in the perl processes
@@ -255,20 +304,21 @@ def checkpatch_findings(parsed: Parsed, analysis: Analysis, errors: Errors, jobs
     running = set(rules)
     skip = {t for t, rule in COVERED.items() if rule in running}
     findings = []
-    for (root, patch), (reports, positions, first_body, problem) in zip(work, runs):
+    for (root, patch, _), (reports, positions, first_body, problem, lines) in zip(work, runs):
         if problem:
             errors.add(f"checkpatch {root}", patch.message.msgid, problem)
         shifts = hunk_shifts(analysis.images.get(patch.message.msgid))
         for r in reports:
-            if r.type not in skip:
+            if r.type not in skip and not _unanswerable(r, lines, root):
                 findings.append(to_finding(r, patch, positions, first_body, shifts, analysis))
     return findings
 
 
-def _check_one(root: str, patch: Patch, timeout: float):
+def _check_one(root: str, patch: Patch, commit_ids: bool, timeout: float):
     text, first_body = mail_text(patch.message)
-    reports, problem = run_checkpatch(root, text, timeout)
-    return reports, diff_positions(text.split("\n")), first_body, problem
+    reports, problem = run_checkpatch(root, text, timeout, commit_ids)
+    lines = text.split("\n")
+    return reports, diff_positions(lines), first_body, problem, lines
 
 
 def to_finding(r: Report, patch: Patch, positions: dict, first_body: int, shifts: dict,

@@ -161,7 +161,8 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
                     cover["hunk_only_functions"].append({"path": fchange.images.path, "function": name, "why": why})
                 for func in fchange.functions:
                     after, resolved = _function_rules(by_scope["function"], parsed, analysis, series, si, patch,
-                                                      fchange, func, services, errors, timings, filter)
+                                                      fchange, func, services, errors, timings, filter,
+                                                      strict=not fitting)
                     new.extend(_at_patch_line(f, images, func.source == "hunks") for f in after)
                     result.resolved.extend(_at_patch_line(f, images, func.source == "hunks") for f in resolved)
             new.extend((extra or {}).get(mid, ()))
@@ -214,7 +215,10 @@ def _at_patch_line(f: Finding, images, from_hunks: bool = False) -> Finding:
 
 
 def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: FunctionChange, services, errors,
-                    timings, filter):
+                    timings, filter, strict: bool = False):
+    """`strict`: the series does not apply whole, so the tree around the patch's lines is not the code it
+    was written for (functions may pair up wrongly, e.g. one the patch adds that the tree already has):
+    only findings on the lines the patch itself adds or removes are kept."""
     after_all: list[Finding] = []
     before_all: list[Finding] = []
     for rule in rules:
@@ -230,7 +234,7 @@ def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: F
         # what the patch adds, what its removals leave behind (a deleted re-check spans the gap),
         # and what appears only after it in a function both sides show (the mirror of "resolved")
         touched = func.added_lines | func.removed_at
-        compared = func.before is not None and func.after is not None
+        compared = func.before is not None and func.after is not None and not strict
         kept = [f for f in after_all if f.side == "before" or _in_change(f, touched)
                 or (compared and f.fingerprint not in before_seen)]
     else:

@@ -9,8 +9,14 @@ with one of the prefixes mm uses:
 - `mm: ` or `mm/<area>: ` (`mm/gup: `, `mm/damon/core: `; the old
   `mm/<file>.c: ` form and several areas `mm/gup/writeback: ` are fine),
 - `mm, <area>: ` (the older comma form: `mm, oom: `),
-- an established mm sub-area tag: `memcg: `, `hugetlb: `, `shmem: `,
-  `kasan: `, `slab: `, `zswap: `, ... (the list is `AREA_TAGS` below),
+- an area tag the tree itself names: a directory or file name of a touched
+  path (`migrate: ` for `mm/migrate.c`, `damon: ` for `mm/damon/core.c`),
+  or the name of a MAINTAINERS section that covers a touched file (`memcg: `
+  from "... (MEMCG)", `hugetlb: ` from "HUGETLB SUBSYSTEM"), read from the
+  `--tree`; without a tree, or for a tag neither gives, the established mm
+  tags `memcg: `, `hugetlb: `, `shmem: `, `kasan: `, `slab: `, `zswap: `, ...
+  (the hand list `AREA_TAGS` below) and `treewide: `,
+- `mm/<area>, <area>: ` (`mm/shmem, swap: `),
 - `Revert "<a subject of these forms>"`.
 
 Downstream backport markers in front (`UPSTREAM: `, `BACKPORT: `,
@@ -28,7 +34,8 @@ change is about.
 
 **Example.**
 
-    [PATCH] gup: fix FOLL_LONGTERM check         <- touches mm/gup.c
+    [PATCH] dax: fix FOLL_LONGTERM check         <- touches only mm/gup.c: names the
+                                                    feature, not the area
     [PATCH] mm:gup/writeback: add callbacks      <- no space after "mm:"
 
 **How to fix.** `git commit --amend` and start the subject with the area
@@ -37,7 +44,9 @@ gives `mm/gup: `; several files give `mm: ` or their common directory).
 """
 import os
 import re
+from collections import OrderedDict
 
+from reviewkit.review.maintainers import Maintainers
 from reviewkit.rules import Rule
 
 RULE = Rule(id="patch/subject-prefix", severity="warning", scope="patch",
@@ -49,10 +58,10 @@ AREA_TAGS = frozenset("""
     zbud z3fold percpu userfaultfd mempolicy memblock vmalloc swap highmem damon writeback readahead
     filemap mmap mremap mprotect mlock madvise mmu_notifier hwpoison memory-failure thp khugepaged
     page_alloc compaction vmscan workingset memory_hotplug memory-hotplug mm_init cma secretmem memfd
-    oom vmstat mempool swapfile page_owner page_ext mmap_lock kswapd
+    oom vmstat mempool swapfile page_owner page_ext mmap_lock kswapd treewide
 """.split())
 BACKPORT_MARKERS = re.compile(r"^(?:(?:UPSTREAM|BACKPORT|FROMGIT|FROMLIST|ANDROID|CHROMIUM)\s*:\s*)+")
-MM_PREFIX = re.compile(r"^mm(?:/[\w.+-]+)*: \S")          # mm: / mm/gup: / mm/damon/core: / mm/memory.c:
+MM_PREFIX = re.compile(r"^mm(?:/[\w.+-]+)*(?:,\s*[\w./+-]+)*: \S")  # mm: / mm/gup: / mm/damon/core: / mm/shmem, swap:
 MM_COMMA = re.compile(r"^mm,\s*[\w./+-]+(?:,\s*[\w./+-]+)*: \S")  # mm, oom: / mm,hwpoison:
 TAG = re.compile(r"^([\w.+-]+(?:[/,]\s*[\w.+-]+)*): \S")     # memcg: / memcg, slab: / drm/i915:
 ANY_PREFIX = re.compile(r"^[^\s:]+: \S")                    # one word (drm/i915, x86/mm), colon, text
@@ -76,7 +85,7 @@ def check(ctx):
     paths = counted_paths(patch)
     mm = [p for p in paths if is_mm_file(p)]
     if paths and 2 * len(mm) >= len(paths):
-        if not is_mm_subject(title):
+        if not is_mm_subject(title, tree_tags(ctx.tree, paths)):
             area = suggest_area(mm)
             yield ctx.finding(None, f"subject `{patch.subject.title}` {what_is_wrong(title)}",
                               suggestion=f"start the subject with `{area}` (derived from the touched files)"
@@ -98,14 +107,61 @@ def is_mm_file(path: str) -> bool:
     return path.startswith("mm/") or bool(MM_HEADERS.match(path))
 
 
-def is_mm_subject(title: str) -> bool:
+def is_mm_subject(title: str, tree_names: frozenset = frozenset()) -> bool:
     if MM_PREFIX.match(title) or MM_COMMA.match(title):
         return True
     m = TAG.match(title)
     if not m:
         return False
     tags = re.split(r"[,/]\s*", m.group(1).lower())
-    return all(t in AREA_TAGS for t in tags)
+    return all(t in AREA_TAGS or _norm(t) in tree_names for t in tags)
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("-", "_")
+
+
+def tree_tags(tree, paths: list) -> frozenset:
+    """Area names the tree gives for these files: their directory and file names, and the names of the
+    MAINTAINERS sections that cover them (a single-word title, its first word before a generic one, or
+    its abbreviation in parentheses)."""
+    names = set()
+    for p in paths:
+        parts = p.split("/")
+        names.update(_norm(x) for x in parts[:-1] if x not in ("include", "linux"))
+        names.add(_norm(os.path.splitext(parts[-1])[0]))
+    maintainers = _maintainers(tree)
+    for p in paths:
+        for section in (maintainers.sections_for(p) if maintainers else ()):
+            names.update(section_names(section.title))
+    return frozenset(names)
+
+
+GENERIC = frozenset("subsystem support driver drivers core framework infrastructure".split())
+
+
+def section_names(title: str) -> set:
+    """`CONTROL GROUP - MEMORY RESOURCE CONTROLLER (MEMCG)` -> {memcg}; `HUGETLB SUBSYSTEM` -> {hugetlb}."""
+    out = {_norm(a) for a in re.findall(r"(?:^|\s)\(([A-Za-z][\w-]*)\)", title)}
+    words = re.findall(r"[A-Za-z][\w-]*", re.sub(r"\(.*?\)", "", title))
+    if len(words) == 1 or (len(words) == 2 and words[1].lower() in GENERIC):
+        out.add(_norm(words[0]))
+    return out
+
+
+_MAINTAINERS: "OrderedDict" = OrderedDict()  # id(tree) -> (tree, Maintainers or None): once per tree and run
+
+
+def _maintainers(tree):
+    if tree is None or getattr(tree, "kind", "none") == "none":
+        return None
+    hit = _MAINTAINERS.get(id(tree))
+    if hit is None or hit[0] is not tree:
+        text = tree.read_text("MAINTAINERS")
+        hit = _MAINTAINERS[id(tree)] = (tree, Maintainers.parse(text) if text else None)
+        while len(_MAINTAINERS) > 4:
+            _MAINTAINERS.popitem(last=False)
+    return hit[1]
 
 
 def what_is_wrong(title: str) -> str:
