@@ -27,13 +27,20 @@ from ..render.mail import Parent, as_text, reply
 from .sources import BOT_HEADER
 
 
+FAILED_HUNKS_SHOWN = 3  # per patch in the mail; the HTML report has every one
+
+
 def _apply_lines(applied: dict) -> list:
     """How a patch applied, when not plainly (status, failed hunks, what the rules could not read)."""
     if applied.get("status") in (None, "applied", "no-tree"):
         return []
     out = _wrap(applied.get("summary") or applied["status"], " " * 10, "status:   ")
-    for h in applied.get("failed_hunks") or []:
+    failed = applied.get("failed_hunks") or []
+    for h in failed[:FAILED_HUNKS_SHOWN]:
         out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", " " * 10, " " * 10)
+    if len(failed) > FAILED_HUNKS_SHOWN:
+        out += _wrap(f"and {len(failed) - FAILED_HUNKS_SHOWN} more hunks (the report lists them all)",
+                     " " * 10, " " * 10)
     if (applied.get("analysis") or {}).get("note"):
         out += _wrap(applied["analysis"]["note"], " " * 10, "note:     ")
     return out
