@@ -241,3 +241,8 @@ def test_http_source_against_public_inbox_httpd(tmp_path, capsys, public_inbox):
     assert st["counts"]["done"] == 4 and st["counts"]["duplicate"] == 1
     # whole threads came as t.mbox.gz: the replies are there too
     assert st["counts"]["messages"]["reply"] == 2 and st["counts"]["messages"]["bot"] == 1
+    # a search instead of the feed (read as ?q=...&x=A): only the series it finds
+    md2 = tmp_path / "md2"
+    assert main(["bot", "--source", url + "?q=s:hwpoison", "--tree", str(TREE), "--db", str(tmp_path / "db2"),
+                 "--post", f"maildir:{md2}", "--once"]) == 0
+    assert [m["In-Reply-To"] for m in posted(md2)] == [C]
