@@ -311,3 +311,27 @@ def test_kill_9_at_random_moments(tmp_path, capsys):
     assert code == 0, err
     assert sorted(m["In-Reply-To"] for m in posted(md)) == sorted([A1, A2, B, C])
     assert status(tmp_path, capsys)["counts"]["posts"] == 4
+
+
+def test_a_claim_from_another_host_is_taken_over_only_after_its_lease(tmp_path):
+    """A worker on another machine cannot be asked whether it is alive: its claim stands until the lease runs
+    out; a dead process on this host is taken over at once."""
+    import time
+
+    from reviewkit.bot.scheduler import _alive_here
+    from reviewkit.bot.store import open_store
+    grow(tmp_path / "archive", 1)
+    assert bot(tmp_path, "--post", f"maildir:{tmp_path / 'md'}", "--settle", "3600") == 0
+    store = open_store(str(tmp_path / "bot.sqlite"))
+    with store.tx() as cur:  # B queued again and claimed by a worker elsewhere, a minute ago
+        store.q(cur, "UPDATE series SET state = 'claimed', claimed_by = 'elsewhere:4242', claimed_at = ? "
+                     "WHERE key = ?", (time.time() - 60, B))
+    stale = _alive_here("thishost")
+    assert store.claim("thishost:1", 600, stale) is None
+    taken = store.claim("thishost:1", 30, stale)
+    assert taken["key"] == B and taken["previous_claim"] == "elsewhere:4242" and taken["takeovers"] == 1
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with store.tx() as cur:
+        store.q(cur, "UPDATE series SET claimed_by = ?, claimed_at = ? WHERE key = ?",
+                (f"thishost:{dead.stdout.strip()}", time.time(), B))
+    assert store.claim("thishost:1", 600, stale)["key"] == B  # its process is gone: at once
