@@ -128,6 +128,10 @@ def test_reply_mail_is_a_kernel_style_reply(tmp_path):
     c = replies[C]
     assert c["To"] == "Dorothy Vaughan <dorothy@example.net>"
     assert "José María <jm@example.es>" in c["Cc"]
+    # B applies nowhere: one paragraph says so
+    b = " ".join(replies[B].get_content().split())
+    assert "None of the patches applies to this tree, so only the hunks themselves were checked. The first hunk " \
+           "that failed: mm/memory.c hunk 1: context not found" in b
     for m in replies.values():
         raw = m.as_bytes()
         assert b"base64" not in raw.lower()

@@ -78,8 +78,17 @@ def body(rev, notes: list, report_url: Optional[str] = None) -> str:
     # the series as anyone can fetch it from the list and check it again
     anchor = series["cover"]["msgid"] if series.get("cover") else patches[0]["msgid"]
     reproduce = f"b4 am -o - {shlex.quote(anchor.strip('<>'))} | reviewkit lint - --tree TREE"
-    for p in patches:
-        out += _patch_section(p, data, rules, reproduce)
+    states = {rev.apply["patches"][p["msgid"]]["status"] for p in patches}
+    if states == {"failed"}:  # one paragraph instead of a status block per patch
+        first = next((pr for p in patches for pr in rev.apply["patches"][p["msgid"]]["problems"]), "")
+        out += [""] + _wrap(f"None of the patches applies to this tree, so only the hunks themselves were "
+                            f"checked. The first hunk that failed: {first}. (A base-commit: line, as "
+                            f"git format-patch --base writes it, lets a git tree be read at the right base.)")
+        for p in patches:
+            out += _patch_section(p, data, rules, reproduce) if p["findings"] else []
+    else:
+        for p in patches:
+            out += _patch_section(p, data, rules, reproduce)
     if report_url:
         out += ["", f"The full report: {report_url}"]
     out += ["", "-- ", FOOTER.format(version=__version__)]
