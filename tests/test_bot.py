@@ -271,7 +271,8 @@ def run_bot_process(tmp: Path, md: Path, env_extra: dict, db: str = "", wait: bo
     cmd = [sys.executable, "-m", "reviewkit", "bot", "--source", str(tmp / "archive"), "--tree", str(TREE),
            "--db", db or str(tmp / "bot.sqlite"), "--post", f"maildir:{md}", "--once", "--no-checkpatch",
            "--log-format", "json"]
-    env = {**os.environ, **env_extra}
+    (tmp / "tmp").mkdir(exist_ok=True)  # what a killed process leaves in its temp dir stays in the test's
+    env = {**os.environ, "TMPDIR": str(tmp / "tmp"), **env_extra}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
     if not wait:
         return proc
