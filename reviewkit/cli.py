@@ -12,6 +12,8 @@ import traceback
 from typing import Optional, Sequence
 
 from . import __version__
+from .commands import backtest as backtest_cmd
+from .commands import bot as bot_cmd
 from .commands import lint as lint_cmd
 from .commands import parse as parse_cmd
 from .commands import report as report_cmd
@@ -19,8 +21,8 @@ from .commands import rules as rules_cmd
 from .commands import summarize as summarize_cmd
 from .commands.common import UserError
 
-COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd, "rules": rules_cmd}
-COMMANDS["backtest"] = __import__("reviewkit.commands.backtest", fromlist=["run"])
+COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd,
+            "rules": rules_cmd, "backtest": backtest_cmd, "bot": bot_cmd}
 
 
 class _Parser(argparse.ArgumentParser):
