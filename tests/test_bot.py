@@ -208,6 +208,13 @@ def test_dry_run_prints_and_sends_nothing(tmp_path, capsys):
     assert f"In-Reply-To: {B}" in out
     st = status(tmp_path, capsys)
     assert [p["destination"] for p in by_key(st)[B]["posted"]] == ["dry-run"]
+    assert by_key(st)[B]["state"] == "previewed"
+    # the preview does not use the series up: a run that posts sends the saved review, once
+    maildir = tmp_path / "out"
+    assert bot(tmp_path, "--post", f"maildir:{maildir}") == 0
+    assert bot(tmp_path, "--post", f"maildir:{maildir}") == 0
+    assert [m["In-Reply-To"] for m in posted(maildir)].count(B) == 1
+    assert by_key(status(tmp_path, capsys))[B]["state"] == "done"
 
 
 def test_site_pages_index_and_b4_checks(tmp_path):

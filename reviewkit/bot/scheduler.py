@@ -111,6 +111,8 @@ class Bot:
     def cycle(self) -> dict:
         stats = {"new_messages": 0, "queued": 0, "reviewed": 0, "posted": 0, "failed": 0}
         self.reviewed = 0
+        if self._sends():
+            self.store.requeue_previewed()
         if self.source is not None:
             stats["new_messages"] = self.source.poll(self.store, self.log)
         stats["queued"] = self.plan()
@@ -300,8 +302,12 @@ class Bot:
         if failed:
             self.store.release(key, self.worker, "; ".join(failed), 0)
             return "retry"
-        self.store.finish(key, self.worker, "done")
+        # a dry run only previews: a later run with a real --post still sends the saved review
+        self.store.finish(key, self.worker, "done" if self._sends() else "previewed")
         return "posted"
+
+    def _sends(self) -> bool:
+        return any(p.dest != "dry-run" for p in self.cfg.posters)
 
     # -- the loop
     def run(self, once: bool, interval: float, max_cycles: Optional[int] = None) -> None:

@@ -67,7 +67,7 @@ class Site:
         _write(os.path.join(self.root, "status.json"), json.dumps(status, indent=2, ensure_ascii=False) + "\n")
         c = status["counts"]
         summary = (f"{plural(c['series'], 'series version', 'series versions')}: "
-                   + ", ".join(f"{c[k]} {k}" for k in ("done", "queued", "claimed", "duplicate", "failed") if c.get(k))
+                   + ", ".join(f"{c[k]} {k}" for k in ("done", "previewed", "queued", "claimed", "duplicate", "failed") if c.get(k))
                    + f"; {plural(c['posts'], 'post')}")
         page = _env().get_template("bot_index.html").render(
             title="reviewkit bot: reviewed series", summary=summary, rows=rows, version=__version__)

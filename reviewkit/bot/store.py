@@ -235,6 +235,12 @@ class Store:
     def finish(self, key: str, worker: str, state: str, error: Optional[str] = None, **values) -> bool:
         return self._update_series(key, worker, state=state, done_at=time.time(), error=error, **values)
 
+    def requeue_previewed(self) -> None:
+        """Series a dry run reviewed go back to the queue to be posted (their review is kept)."""
+        with self.tx() as cur:
+            self._execute(cur, "UPDATE series SET state = 'queued', claimed_by = NULL, claimed_at = NULL "
+                               "WHERE state = 'previewed'")
+
     def release(self, key: str, worker: str, error: str, attempts: int) -> bool:
         """Give a claim back after an error (a review is retried until MAX_ATTEMPTS, a post every cycle)."""
         return self._update_series(key, worker, state="queued", claimed_by=None, claimed_at=None, error=error,
