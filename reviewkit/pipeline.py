@@ -52,7 +52,7 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
             progress(len(read))
     if progress is not None:
         progress(-1)
-    messages, duplicates = dedupe(_real_first(read))
+    messages, duplicates = dedupe(_real_first(read), errors)
     subjects = subjects_for(messages)
     patches: dict[str, Patch] = {}
     kinds: dict[str, str] = {}

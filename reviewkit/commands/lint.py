@@ -68,8 +68,6 @@ def lint_input(args: argparse.Namespace):
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
     if args.select and not rules:
         raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
-    if args.config and not os.path.isfile(args.config):
-        raise UserError(f"--config {args.config}: no such file")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
     analysis = analyse(parsed, args.tree, args.base)
@@ -136,5 +134,5 @@ def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
         text = render(data)
     else:
         color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = lint_text.render(data, color=color)
-    write_output(args, text)
+        text = lint_text.render({**data, "errors": []}, color=color)  # errors go to stderr
+    write_output(args, text, data["errors"], read_anything=bool(parsed is not None and parsed.messages))

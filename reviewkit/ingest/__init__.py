@@ -10,6 +10,7 @@ import gzip
 import io
 import os
 import re
+import stat
 import sys
 import zlib
 from typing import BinaryIO, Iterable, Iterator, Optional
@@ -68,16 +69,27 @@ def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
             stream = io.BufferedReader(gzip.GzipFile(fileobj=stream))  # type: ignore[arg-type]
         yield from read_stream(stream, "<stdin>", errors, opts=opts)
         return
-    if os.path.isdir(spec):
-        yield from read_directory(spec, errors, opts=opts)
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError as exc:
+        if gitsrc.looks_like_revision_range(spec):
+            yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
+            return
+        if isinstance(exc, FileNotFoundError):
+            errors.add(spec, "", "no such file, directory or revision range (ranges look like HEAD~3..HEAD)")
+        else:
+            errors.add(spec, "", f"cannot be read ({exc.strerror or exc})")
         return
-    if os.path.isfile(spec):
+    if stat.S_ISDIR(mode):
+        try:
+            yield from read_directory(spec, errors, opts=opts)
+        except OSError as exc:  # the directory itself (or a subdirectory listing) is unreadable
+            errors.add(spec, getattr(exc, "filename", "") or "", f"cannot be read ({exc.strerror or exc})")
+        return
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):  # /dev/null and pipes are read too
         yield from read_file(spec, errors, opts=opts)
         return
-    if gitsrc.looks_like_revision_range(spec):
-        yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
-        return
-    errors.add(spec, "", "no such file, directory or revision range (ranges look like HEAD~3..HEAD)")
+    errors.add(spec, "", "is a socket or block device, not a file of mail")
 
 
 class _Peekable(io.RawIOBase):

@@ -32,13 +32,18 @@ _HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _CONTROL = re.compile(r"[\r\n\x00]+")
 _MAIL_HEADERS = frozenset(("from", "subject", "date", "message-id"))
-_VIA_LIST = re.compile(r"^(?P<name>.*?)\s+via\s+\S+$", re.I)
 
 # Parts larger than this are not decoded as text (a 50 MB attachment is not a
 # patch, and decoding it would cost the whole run's memory).
 MAX_TEXT_PART = 16 * 1024 * 1024
 # Header block larger than this is not a header block.
 MAX_HEAD = 1024 * 1024
+# Per-message bounds (hostile input): more header lines than this are not read, a longer
+# value is cut (a real References of a long thread is a few KB), deeper MIME is not walked.
+MAX_HEADERS = 1000
+MAX_HEADER_VALUE = 64 * 1024
+MAX_MIME_DEPTH = 16
+MAX_MIME_PARTS = 500
 
 
 def split_head_body(raw: bytes) -> tuple[bytes, bytes]:
@@ -165,8 +170,18 @@ def _display_name(text: str) -> str:
     return name
 
 
-_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]*@[^<>\s]*)\s*>")
-_BARE_ADDR = re.compile(r"[^\s<>()\",;]+@[^\s<>()\",;]+")
+# Linear time on hostile headers: the local part cannot hold the `@`, and a bare address
+# starts only where a run of address characters starts (no rescanning inside a long run).
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]*@[^<>\s]*)\s*>")
+_BARE_ADDR = re.compile(r"(?<![^\s<>()\",;])[^\s<>()\",;@]+@[^\s<>()\",;]+")
+
+
+def strip_via(name: str) -> tuple[str, bool]:
+    """("John via iommu") -> ("John", True): the name a DMARC list rewrite hides."""
+    parts = name.rsplit(None, 2)
+    if len(parts) == 3 and parts[1].lower() == "via":
+        return parts[0].strip(), True
+    return name, False
 
 
 def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
@@ -179,14 +194,12 @@ def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
     m = angles[-1] if angles else _BARE_ADDR.search(value)  # the real address comes last
     addr = (m.group(1) if m.re is _ANGLE_ADDR else m.group(0)) if m else ""
     name = _display_name(decode_words(value[: m.start()] + " " + value[m.end():] if m else value))
-    via = _VIA_LIST.match(name)
+    real_name, via = strip_via(name)
     if via and reply_to:
-        for rt_name, rt_addr in getaddresses([reply_to]):
+        for rt_name, rt_addr in getaddresses([reply_to[:MAX_HEADER_VALUE]]):
             if rt_addr:
-                return Person(decode_words(rt_name) or via.group("name"), rt_addr.lower())
-    if via:
-        name = via.group("name")
-    return Person(name, addr.strip().lower())
+                return Person(decode_words(rt_name) or real_name, rt_addr.lower())
+    return Person(real_name, addr.strip().lower())
 
 
 def _parse_date(value: Optional[str]) -> Optional[datetime]:
@@ -214,6 +227,15 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
         errors.add(source.input, source.where, f"header block is {len(head)} bytes; not a mail, skipped")
         return None
     headers = raw_headers(head)
+    if len(headers) > MAX_HEADERS:
+        errors.add(source.input, source.where,
+                   f"{len(headers)} header lines; only the first {MAX_HEADERS} are read")
+        headers = headers[:MAX_HEADERS]
+    long = [name for name, value in headers if len(value) > MAX_HEADER_VALUE]
+    if long:
+        errors.add(source.input, source.where, f"header {long[0]} is longer than {MAX_HEADER_VALUE >> 10} KiB; "
+                   "cut there" + (f" (and {len(long) - 1} more)" if len(long) > 1 else ""))
+        headers = [(name, value[:MAX_HEADER_VALUE]) for name, value in headers]
     if not any(name.lower() in _MAIL_HEADERS for name, _ in headers):
         errors.add(source.input, source.where or "byte 0",
                    "no mail headers (From, Subject, Date or Message-ID) found: not an RFC 822 mail; "
@@ -366,6 +388,30 @@ _TEXTUAL = ("text/plain", "text/x-patch", "text/x-diff", "text/x-patch-file", "a
             "application/x-diff", "text/x-c", "text/x-csrc", "text/x-chdr")
 
 
+def _leaf_parts(msg, source: Source, errors: Errors) -> list:
+    """The non-multipart parts in order, walked without recursion, within MIME depth and part-count bounds."""
+    out: list = []
+    stack = [(msg, 0)]
+    too_deep = False
+    while stack:
+        part, depth = stack.pop()
+        if not part.is_multipart():
+            out.append(part)
+            if len(out) >= MAX_MIME_PARTS:
+                errors.add(source.input, source.where, f"more than {MAX_MIME_PARTS} MIME parts; the rest not read")
+                break
+            continue
+        if depth >= MAX_MIME_DEPTH:
+            too_deep = True
+            continue
+        children = part.get_payload()
+        if isinstance(children, list):
+            stack.extend((child, depth + 1) for child in reversed(children))
+    if too_deep:
+        errors.add(source.input, source.where, f"MIME parts nested deeper than {MAX_MIME_DEPTH}; those not read")
+    return out
+
+
 def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, errors: Errors) -> str:
     """The text of a mail: `raw` (the whole mail) is only needed for multipart."""
     mtype, _ = _params(ctype)
@@ -376,14 +422,12 @@ def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, e
         return _single_part_text(body, ctype, cte, source, errors)
     try:
         msg = message_from_bytes(raw, policy=compat32)
-    except Exception as exc:  # pragma: no cover - email is very tolerant
-        errors.add(source.input, source.where, f"MIME structure unreadable ({exc}); body used as is")
+    except (Exception, RecursionError) as exc:  # email is very tolerant, but not of everything
+        errors.add(source.input, source.where, f"MIME structure unreadable ({type(exc).__name__}); body used as is")
         return decode_text(body, None)
     plain, html_parts = [], []
     skipped = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaf_parts(msg, source, errors):
         ptype = part.get_content_type()
         payload = part.get_payload(decode=False)
         if not isinstance(payload, str):
