@@ -93,26 +93,36 @@ def _lookup_codec(charset: Optional[str]) -> str:
     if charset:
         cs = charset.strip().strip('"').lower()
         try:
-            return codecs.lookup(cs).name
-        except (LookupError, ValueError):  # unknown name, or garbage such as NUL bytes
-            pass
+            info = codecs.lookup(cs)
+        except (LookupError, ValueError, TypeError):  # unknown name, or garbage such as NUL bytes
+            return "utf-8"
+        # rot-13, hex, uu, bz2, base64, zlib... are codecs, but not text encodings: bytes.decode refuses them
+        if getattr(info, "_is_text_encoding", True):
+            return info.name
     return "utf-8"
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def decode_text(data: bytes, charset: Optional[str]) -> str:
-    """Decode with the declared charset; fall back sanely on wrong or missing ones."""
+    """Decode with the declared charset; fall back sanely on wrong or missing ones. Never raises,
+    and never returns lone surrogates (utf-7 and utf-16 can make them), which no output could encode."""
     codec = _lookup_codec(charset)
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError:
-        pass
-    if codec != "utf-8":
+    text = None
+    for attempt in (codec, "utf-8") if codec != "utf-8" else ("utf-8",):
         try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
+            text = data.decode(attempt)
+            break
+        except (UnicodeError, LookupError, ValueError, TypeError):
             pass
-    # latin-1 never fails and keeps ASCII (all of C and diff syntax) intact.
-    return data.decode("latin-1" if codec in ("utf-8", "ascii") else codec, "replace")
+    if text is None:
+        # latin-1 never fails and keeps ASCII (all of C and diff syntax) intact.
+        try:
+            text = data.decode(codec if codec not in ("utf-8", "ascii") else "latin-1", "replace")
+        except (UnicodeError, LookupError, ValueError, TypeError):
+            text = data.decode("latin-1")
+    return _LONE_SURROGATE.sub("\ufffd", text) if codec != "utf-8" else text
 
 
 def decode_words(value: str) -> str:
