@@ -21,12 +21,12 @@ _REPLY_ONLY_AT = re.compile(_REPLY_ONLY.pattern[1:], re.I)
 _PREFIX = re.compile(r"\[([^\]]*)\]\s*")  # matched at a position: no copy of the rest per group
 _SPLIT = re.compile(r"[,\s]+")
 _WS = re.compile(r"\s+")
-# Numbers are at most 9 digits: int() refuses 4,300 and more, and no series is longer anyway
-_MARKER_EXACT = re.compile(r"^([0-9]{1,9})(?:/| of )([0-9]{1,9})$")
-_MARKER_GLUED = re.compile(r"[^0-9]([0-9]{1,9})(?:/| of )([0-9]{1,9})$")
-_VERSION = re.compile(r"^(?:[a-z]*PATCH)?[vV](\d{1,9})(?:\.\d+)?$", re.I)
-_VERSION_GLUED = re.compile(r"^[vV](\d{1,9})(?:\.\d+)?PATCH", re.I)
-_VERSION_IN_NAME = re.compile(r"\([vV](\d{1,9})\)")
+# At most 18 digits: int() refuses 4,300 and more (series.py bounds the totals it enumerates)
+_MARKER_EXACT = re.compile(r"^([0-9]{1,18})(?:/| of )([0-9]{1,18})$")
+_MARKER_GLUED = re.compile(r"[^0-9]([0-9]{1,18})(?:/| of )([0-9]{1,18})$")
+_VERSION = re.compile(r"^(?:[a-z]*PATCH)?[vV](\d{1,18})(?:\.\d+)?$", re.I)
+_VERSION_GLUED = re.compile(r"^[vV](\d{1,18})(?:\.\d+)?PATCH", re.I)
+_VERSION_IN_NAME = re.compile(r"\([vV](\d{1,18})\)")
 _OF = re.compile(r"(?<!\d)(\d+)\s+of\s+(\d+)", re.I)  # (?<!\d): linear on long digit runs
 # Bracket groups that belong to the patch marker, not to a mailing list.
 _PATCHY = re.compile(r"(patch|rfc|resend|^v\d|(?<!\d)\d+/\d+|(?<!\d)\d+ of \d+|pull|git)", re.I)

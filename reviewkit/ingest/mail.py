@@ -43,6 +43,7 @@ MAX_HEAD = 1024 * 1024
 MAX_HEADERS = 1000
 MAX_HEADER_VALUE = 64 * 1024
 MAX_MIME_DEPTH = 16
+MAX_REFERENCES = 200
 MAX_MIME_PARTS = 500
 
 
@@ -259,6 +260,10 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     if synthetic:
         msgid = synthetic_msgid(raw)
     refs = tuple(dict.fromkeys(f"<{r}>" for r in _MSGID.findall(wanted.get("references", ""))))
+    if len(refs) > MAX_REFERENCES:  # trimmed as RFC 5322 3.6.4 suggests: the thread's root and the nearest
+        errors.add(source.input, source.where, f"References names {len(refs)} messages; "
+                                               f"the first and the last {MAX_REFERENCES - 1} are kept")
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1):]
     irt = _clean_msgid(wanted.get("in-reply-to"))
     if irt is None and refs:
         irt = refs[-1]
