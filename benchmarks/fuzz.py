@@ -661,6 +661,82 @@ def summarise(results: list, seed: int, wall: float) -> dict:
     }
 
 
+# --- the cases of issue 16, each timed through every stage -------------------------------------------------
+
+_CASE_MAIL = ("From: {sender}\nSubject: {subject}\nDate: Mon, 6 Mar 2023 10:00:00 +0100\nMessage-Id: {msgid}\n{extra}\n"
+              "mm/demo: fix\n\n{log}Signed-off-by: Ada Lovelace <ada@example.org>\n---\n{notes}\n"
+              "diff --git a/mm/demo.c b/mm/demo.c\n--- a/mm/demo.c\n+++ b/mm/demo.c\n"
+              "@@ -{line},3 +{line},4 @@ int demo(void)\n a\n+b\n c\n d\n")
+
+
+def case_mail(sender="Ada Lovelace <ada@example.org>", subject="[PATCH] mm/demo: fix", msgid="<p1@example.org>",
+              extra="", log="", notes="", line="1") -> str:
+    return _CASE_MAIL.format(sender=sender, subject=subject, msgid=msgid, extra=extra, log=log, notes=notes, line=line)
+
+
+def _mbox(*mails: str) -> bytes:
+    return "".join(SEPARATOR.decode() + m + "\n" for m in mails).encode("utf-8", "surrogateescape")
+
+
+def hostile_cases() -> dict:
+    """name -> input bytes: the attacks issue 16 names, at the sizes it measured."""
+    b64 = base64.b64encode(b"+2D0-").decode()
+    deep = "".join(f'--b{d}\nContent-Type: multipart/mixed; boundary="b{d + 1}"\n\n' for d in range(400))
+    return {
+        "From of 80,000 chars without @": _mbox(case_mail(sender="x" * 80000)),
+        "notes line of 40,000 chars": _mbox(case_mail(notes="ad" * 20000 + "\x01")),
+        "trailer line with 40,000 spaces": _mbox(case_mail(log="Reviewed-by: a" + " " * 40000 + "b\n")),
+        "hunk header at line 1,000,000,000": _mbox(case_mail(line="1000000000")),
+        "hunk header of 5,000 digits": _mbox(case_mail(line="9" * 5000)),
+        "[PATCH 0/22222222222]": _mbox(case_mail(subject="[PATCH 0/22222222222] x", msgid="<c@x>").split("---")[0],
+                                       case_mail(subject="[PATCH 1/22222222222] x", extra="In-Reply-To: <c@x>\n")),
+        "subject of 30,000 '[]'": _mbox(case_mail(subject="[]" * 30000)),
+        "utf-7 lone surrogates": _mbox(case_mail(subject=f"=?utf-7?b?{b64}?=", extra="Content-Type: text/plain; "
+                                                 "charset=utf-7\n", log="+2D0- lone\n")),
+        "charsets rot-13/hex/uu/bz2": _mbox(*(case_mail(msgid=f"<cs{i}@x>", extra=f"Content-Type: text/plain; charset={c}"
+                                                        f"\nContent-Transfer-Encoding: {c}\n")
+                                              for i, c in enumerate(("rot-13", "hex", "uu", "bz2")))),
+        "duplicate Message-ID, different content": _mbox(case_mail(), case_mail(log="Another mail.\n\n")),
+        "5,000 headers, MIME 400 deep": _mbox("From: A <a@x>\nSubject: deep\nMessage-Id: <deep@x>\n"
+                                              'Content-Type: multipart/mixed; boundary="b0"\n'
+                                              + "".join(f"X-J-{i}: v\n" for i in range(5000)) + "\n" + deep
+                                              + "--b400\n\nhello\n"),
+        "reply chain 4,000 deep": _mbox(case_mail(msgid="<r0@x>"), *(
+            f"From: R <r@x>\nSubject: Re: x\nMessage-ID: <r{i}@x>\nIn-Reply-To: <r{i - 1}@x>\n\nok\n"
+            for i in range(1, 4000))),
+    }
+
+
+def run_cases() -> list:
+    """Each issue-16 case through every stage, and 14,000 series with distinct base-commit: lines
+    applied to a --tree that is not a git repository (pygit2's discovery, once per path)."""
+    import tempfile
+    rows = []
+    run_stages(_mbox(case_mail()))  # warm up: imports, the rule pack, parsers
+    for name, data in hostile_cases().items():
+        t0 = time.perf_counter()
+        try:
+            res = run_stages(data)
+            slowest = max(res["times"].items(), key=lambda kv: kv[1])
+            outcome = (f"{len(res['parsed'].messages)} messages, {len(res['parsed'].errors)} errors; "
+                       f"slowest stage {slowest[0]} {slowest[1]:.3f} s")
+        except StageError as se:
+            outcome = "EXCEPTION " + json.dumps(describe(se.stage, se.exc))
+        rows.append((name, len(data), time.perf_counter() - t0, outcome))
+    from reviewkit.code.analysis import analyse
+    from reviewkit.pipeline import parse_inputs
+    data = _mbox(*(case_mail(msgid=f"<s{i}@x>", subject=f"[PATCH] mm/demo: fix {i}", notes=f"base-commit: {i:040x}")
+                   for i in range(14000)))
+    with tempfile.TemporaryDirectory() as tree:
+        os.mkdir(os.path.join(tree, "mm"))
+        t0 = time.perf_counter()
+        parsed = parse_inputs(["-"], stdin=io.BytesIO(data))
+        analyse(parsed, tree)
+        rows.append(("14,000 series, distinct base-commit:, --tree not git", len(data), time.perf_counter() - t0,
+                     f"{len(parsed.series)} series analysed"))
+    return rows
+
+
 def main(argv: Optional[list] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=100000)
@@ -672,11 +748,17 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--replay", metavar="SEED:INDEX", help="run one input in this process and show its traceback")
     ap.add_argument("--dump", metavar="SEED:INDEX", help="write one input's bytes (-o FILE, default stdout)")
     ap.add_argument("-o", "--output")
+    ap.add_argument("--cases", action="store_true", help="time the hostile cases of issue 16 instead")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
     if not (CORPUS / "lore-threads").is_dir():
         print(f"skipped: {CORPUS} not found", file=sys.stderr)
         return 0
+    if args.cases:
+        rows = run_cases()
+        for name, size, secs, outcome in rows:
+            print(f"{name:55s} {size / 1024:9.1f} KiB {secs:7.3f} s  {outcome}")
+        return 1 if any(o.startswith("EXCEPTION") for *_, o in rows) else 0
     if args.replay or args.dump:
         seed, index = (int(x) for x in (args.replay or args.dump).split(":"))
         data, ops, written = generate(load_seeds(), seed, index)

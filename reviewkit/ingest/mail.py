@@ -44,6 +44,7 @@ MAX_HEADERS = 1000
 MAX_HEADER_VALUE = 64 * 1024
 MAX_MIME_DEPTH = 16
 MAX_REFERENCES = 200
+MAX_SUBJECT = 2000  # RFC 5322 lines stop at 998; no real subject comes near
 MAX_MIME_PARTS = 500
 
 
@@ -274,6 +275,9 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
         errors.add(source.input, source.where, f"unreadable Date header {wanted['date'][:60]!r}; the mail is kept without a date")
     sender = parse_person(wanted.get("from", ""), wanted.get("reply-to"))
     subject = decode_words(_FOLD_WS.sub(" ", wanted.get("subject", ""))).strip()
+    if len(subject) > MAX_SUBJECT:
+        errors.add(source.input, source.where, f"Subject of {len(subject):,} characters; cut at {MAX_SUBJECT:,}")
+        subject = subject[:MAX_SUBJECT]
     ctype = wanted.get("content-type", "")
     cte = wanted.get("content-transfer-encoding", "")
     # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
