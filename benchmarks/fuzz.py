@@ -568,7 +568,8 @@ def _worker(conn, seed: int, limit_mb: int) -> None:
 
 
 def run(count: int, seed: int, jobs: int = 1, kill_s: float = 60.0, limit_mb: int = 2048,
-        start: int = 0, progress: bool = True) -> dict:
+        start: int = 0, progress: bool = True, raw: Optional[str] = None) -> dict:
+    """Run inputs start..start+count of `seed`; `raw` gets one JSON line per input (to merge runs)."""
     import multiprocessing as mp
     ctx = mp.get_context("fork")
     results: list = []
@@ -581,6 +582,7 @@ def run(count: int, seed: int, jobs: int = 1, kill_s: float = 60.0, limit_mb: in
         p.start()
         return [p, parent, None, 0.0]
 
+    raw_file = open(raw, "a") if raw else None
     workers = [spawn() for _ in range(jobs)]
     t_start = time.time()
     done = 0
@@ -619,6 +621,10 @@ def run(count: int, seed: int, jobs: int = 1, kill_s: float = 60.0, limit_mb: in
     for w in workers:
         w[1].send(None)
         w[0].join(5)
+    if raw_file:
+        for r in results:
+            raw_file.write(json.dumps({**r, "seed": seed}) + "\n")
+        raw_file.close()
     if progress:
         print(file=sys.stderr)
     return summarise(results, seed, time.time() - t_start)
@@ -638,7 +644,7 @@ def _dist(values: list) -> dict:
 def summarise(results: list, seed: int, wall: float) -> dict:
     # crashes inside render/email_reply.py are counted apart: that renderer is being rewritten elsewhere
     email = [r for r in results if r.get("error") and r["error"]["place"].startswith(EMAIL_RENDERER)]
-    errors = [r for r in results if r.get("error") and r not in email]
+    errors = [r for r in results if r.get("error") and not r["error"]["place"].startswith(EMAIL_RENDERER)]
     by_place = Counter((e["error"]["stage"], e["error"]["type"], e["error"]["place"]) for e in errors)
     examples = {}
     for e in errors:
@@ -750,6 +756,8 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--kill", type=float, default=60.0, help="kill an input's worker after this many seconds")
     ap.add_argument("--json", metavar="FILE", help="write the report as JSON too")
+    ap.add_argument("--raw", metavar="FILE", help="append one JSON line per input (merge runs with --merge)")
+    ap.add_argument("--merge", metavar="FILE", nargs="+", help="report on the --raw files of earlier runs")
     ap.add_argument("--replay", metavar="SEED:INDEX", help="run one input in this process and show its traceback")
     ap.add_argument("--dump", metavar="SEED:INDEX", help="write one input's bytes (-o FILE, default stdout)")
     ap.add_argument("-o", "--output")
@@ -758,6 +766,12 @@ def main(argv: Optional[list] = None) -> int:
     sys.path.insert(0, str(REPO))
     if not (CORPUS / "lore-threads").is_dir():
         print(f"skipped: {CORPUS} not found", file=sys.stderr)
+        return 0
+    if args.merge:
+        results = [json.loads(line) for f in args.merge for line in open(f)]
+        report = summarise(results, results[0]["seed"] if results else args.seed, 0.0)
+        report["inputs_losing_mails"] = report["inputs_losing_mails"][:50]
+        print(json.dumps(report, indent=1))
         return 0
     if args.cases:
         rows = run_cases()
@@ -781,7 +795,7 @@ def main(argv: Optional[list] = None) -> int:
                           "lost": lost_mails(res["parsed"], data, written),
                           "errors": [e.as_dict() for e in res["parsed"].errors][:20]}, indent=1))
         return 0
-    report = run(args.count, args.seed, jobs=args.jobs, kill_s=args.kill, start=args.start)
+    report = run(args.count, args.seed, jobs=args.jobs, kill_s=args.kill, start=args.start, raw=args.raw)
     text = json.dumps(report, indent=1)
     if args.json:
         Path(args.json).write_text(text + "\n")
