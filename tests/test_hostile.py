@@ -194,8 +194,9 @@ def test_a_different_mail_under_a_taken_message_id_is_kept_and_reported():
 def test_a_long_from_without_an_address():
     parsed = parse_text(mail(extra="") .replace("From: Ada Lovelace <ada@example.org>", "From: " + "x" * 80000))
     (m,) = parsed.messages
-    assert m.sender.email == "" and len(m.sender.name) == 65536  # cut at the header bound, reported
+    assert m.sender.email == "" and m.sender.name == "x" * 256  # cut, and reported
     assert any("header From is longer than 64 KiB" in e.message for e in parsed.errors)
+    assert any("name and address cut at 256" in e.message for e in parsed.errors)
 
 
 @pytest.mark.parametrize("value", ["<" + "@" * 60000 + "\x01", ("a b via " * 8000) + "\t", "é" * 60000])
@@ -357,3 +358,15 @@ def test_process_survives(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr
     assert json.loads(r.stdout)["errors"]
+
+
+def test_long_blank_runs_in_trailers_and_replies():
+    """A trailer line, and a reply line, with 40,000 spaces inside (minutes before, when quadratic)."""
+    from reviewkit.review import summarize
+    patch = mail().replace("Signed-off-by: Ada", "Reviewed-by: a" + " " * 40000 + "b\nSigned-off-by: Ada")
+    reply = ("From: R <r@example.org>\nSubject: Re: [PATCH] mm/demo: fix\nMessage-ID: <r@x>\n"
+             "In-Reply-To: <p1@example.org>\n\n> a\n" + " " * 40000 + "x\nReviewed-by: R" + " " * 40000 + "<r@example.org>\n")
+    parsed = parse_text(mbox(patch, reply))
+    (p,) = parsed.patches.values()
+    assert [t.key for t in p.trailers] == ["Reviewed-by", "Signed-off-by"]
+    assert summarize(parsed).series

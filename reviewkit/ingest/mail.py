@@ -44,6 +44,7 @@ MAX_HEADERS = 1000
 MAX_HEADER_VALUE = 64 * 1024
 MAX_MIME_DEPTH = 16
 MAX_REFERENCES = 200
+MAX_NAME = 256
 MAX_SUBJECT = 2000  # RFC 5322 lines stop at 998; no real subject comes near
 MAX_MIME_PARTS = 500
 
@@ -210,8 +211,9 @@ def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
     if via and reply_to:
         for rt_name, rt_addr in getaddresses([reply_to[:MAX_HEADER_VALUE]]):
             if rt_addr:
-                return Person(decode_words(rt_name) or real_name, rt_addr.lower())
-    return Person(real_name, addr.strip().lower())
+                return Person((decode_words(rt_name) or real_name)[:MAX_NAME], rt_addr.lower()[:MAX_NAME])
+    # names and addresses are short; a hostile one is cut, so that no later stage pays for its length
+    return Person(real_name[:MAX_NAME], addr.strip().lower()[:MAX_NAME])
 
 
 def _parse_date(value: Optional[str]) -> Optional[datetime]:
@@ -274,6 +276,9 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     if wanted.get("date") and date is None:
         errors.add(source.input, source.where, f"unreadable Date header {wanted['date'][:60]!r}; the mail is kept without a date")
     sender = parse_person(wanted.get("from", ""), wanted.get("reply-to"))
+    if len(wanted.get("from", "")) > 4 * MAX_NAME:
+        errors.add(source.input, source.where, f"From header of {len(wanted['from']):,} characters; "
+                                               f"name and address cut at {MAX_NAME}")
     subject = decode_words(_FOLD_WS.sub(" ", wanted.get("subject", ""))).strip()
     if len(subject) > MAX_SUBJECT:
         errors.add(source.input, source.where, f"Subject of {len(subject):,} characters; cut at {MAX_SUBJECT:,}")
