@@ -26,7 +26,7 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 # Bounds on hostile diffs. The largest file in Linux 6.12 has 223k lines; a header naming a line
 # past MAX_HUNK_LINE is not a real hunk (a sparse image up to that line would exhaust memory).
 MAX_HUNK_LINE = 1_000_000
-MAX_HUNKS = 10_000
+MAX_HUNKS = 5_000
 _DIFF_START = re.compile(r"^(diff --git |diff -|Index: |--- \S|RCS file: )")
 _FILE_HEADER = re.compile(
     r"^(diff --git |diff -|index |new file mode |deleted file mode |old mode |new mode |similarity index |"
