@@ -370,3 +370,16 @@ def test_long_blank_runs_in_trailers_and_replies():
     (p,) = parsed.patches.values()
     assert [t.key for t in p.trailers] == ["Reviewed-by", "Signed-off-by"]
     assert summarize(parsed).series
+
+
+def test_two_versions_of_a_patch_of_thousands_of_alike_hunks():
+    """The version comparison matched 9,000 alike diff lines exactly: minutes before, linear now."""
+    from reviewkit.review import summarize
+    hunks = "".join(f"@@ -{k * 3 + 1},1 +{k * 3 + 1},1 @@\n-a\n+b\n" for k in range(3000))
+
+    def version(n):
+        head = mail(subject=f"[PATCH v{n}] mm/demo: fix", msgid=f"<v{n}@example.org>").split("@@ -1,3")[0]
+        return head + hunks + ("+c\n" if n == 2 else "")
+    parsed = parse_text(mbox(version(1), version(2)))
+    assert [s.version for s in parsed.series] == [1, 2] and parsed.series[1].previous == 0
+    assert summarize(parsed).series
