@@ -19,7 +19,7 @@ from .commands import parse as parse_cmd
 from .commands import report as report_cmd
 from .commands import rules as rules_cmd
 from .commands import summarize as summarize_cmd
-from .commands.common import UserError
+from .commands.common import UserError, check_options
 
 COMMANDS = {"lint": lint_cmd, "parse": parse_cmd, "summarize": summarize_cmd, "report": report_cmd,
             "rules": rules_cmd, "backtest": backtest_cmd, "bot": bot_cmd}
@@ -49,6 +49,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        check_options(args)
         return COMMANDS[args.command].run(args)
     except UserError as exc:
         print(f"reviewkit: {exc}", file=sys.stderr)

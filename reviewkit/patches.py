@@ -23,6 +23,10 @@ from .subject import parse_subject
 from .trailers import parse_log_trailers
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+# Bounds on hostile diffs. The largest file in Linux 6.12 has 223k lines; a header naming a line
+# past MAX_HUNK_LINE is not a real hunk (a sparse image up to that line would exhaust memory).
+MAX_HUNK_LINE = 1_000_000
+MAX_HUNKS = 5_000
 _DIFF_START = re.compile(r"^(diff --git |diff -|Index: |--- \S|RCS file: )")
 _FILE_HEADER = re.compile(
     r"^(diff --git |diff -|index |new file mode |deleted file mode |old mode |new mode |similarity index |"
@@ -30,7 +34,7 @@ _FILE_HEADER = re.compile(
     r"={20,}|RCS file: |retrieving revision |GIT binary patch)")
 _BINARY_DATA = re.compile(r"^(literal \d+|delta \d+|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+)$")
 # " mm/gup.c | 4 +++-" (a web archive may have stripped the leading space)
-_DIFFSTAT = re.compile(r"^ ?([\w./-]+(?:\S*))\s+\|\s+(\d+|Bin\b.*)")
+_DIFFSTAT = re.compile(r"^ ?([\w./-]\S*)\s+\|\s+(\d+|Bin\b.*)")
 _BASE = re.compile(r"^base-commit:\s*([0-9a-f]{7,64})\s*$", re.M)
 _PREREQ = re.compile(r"^prerequisite-patch-id:\s*([0-9a-f]{7,64})\s*$", re.M)
 _EMBEDDED_FROM = re.compile(r"^>?From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$")
@@ -94,6 +98,8 @@ class _DiffScanner:
         self.name, self.where, self.errors = name, where, errors
         self.files: list[list[str]] = []
         self.end = start
+        self.skipped: set[int] = set()   # id() of file chunks with an impossible hunk header
+        self.hunks = 0
 
     def scan(self) -> None:
         lines = self.lines
@@ -104,6 +110,11 @@ class _DiffScanner:
             m = _HUNK.match(line)
             if m and current is not None:
                 binary = False
+                self.hunks += 1
+                if self.hunks > MAX_HUNKS:
+                    self.errors.add(self.name, self.where, f"more than {MAX_HUNKS} hunks; the diff is read up to "
+                                                           f"line {self.i + 1} only")
+                    break
                 self._hunk(m, current)
                 continue
             if line.startswith("@@@ ") or line.startswith("diff --cc "):
@@ -137,9 +148,18 @@ class _DiffScanner:
 
     def _hunk(self, m: re.Match, current: list[str]) -> None:
         lines = self.lines
-        old_len = int(m.group(2)) if m.group(2) is not None else 1
-        new_len = int(m.group(4)) if m.group(4) is not None else 1
         header_at = self.i
+        impossible = any(g is not None and (len(g) > 7 or int(g) > MAX_HUNK_LINE) for g in m.groups()[:4])
+        if impossible:
+            if id(current) not in self.skipped:
+                self.errors.add(self.name, self.where,
+                                f"hunk at diff line {header_at + 1} names line numbers past {MAX_HUNK_LINE:,} "
+                                f"({lines[header_at][:60]!r}); no source file is that long: file skipped")
+            self.skipped.add(id(current))
+            old_len = new_len = 0  # read its lines as the hunk goes on, and drop them with the file
+        else:
+            old_len = int(m.group(2)) if m.group(2) is not None else 1
+            new_len = int(m.group(4)) if m.group(4) is not None else 1
         self.i += 1
         body: list[str] = []
         old = new = 0
@@ -178,6 +198,9 @@ class _DiffScanner:
                 self.i += 1
                 continue
             break
+        self.end = self.i
+        if impossible:
+            return
         header = lines[header_at]
         if (old, new) != (old_len, new_len):
             self.errors.add(self.name, self.where,
@@ -215,10 +238,12 @@ def _convert(pf) -> FileDiff:
     info = "".join(pf.patch_info or [])
     old = _clean_path(pf.source_file)
     new = _clean_path(pf.target_file)
-    if "rename from " in info:
+    rename_from = re.search(r"^rename from (.*)$", info, re.M)
+    rename_to = re.search(r"^rename to (.*)$", info, re.M)
+    if rename_from or rename_to:
         status = "renamed"
-        old = _clean_path(re.search(r"^rename from (.*)$", info, re.M).group(1))
-        new = _clean_path(re.search(r"^rename to (.*)$", info, re.M).group(1))
+        old = _clean_path(rename_from.group(1)) if rename_from else old
+        new = _clean_path(rename_to.group(1)) if rename_to else new
     elif "copy from " in info:
         status = "copied"
     elif old is None or "new file mode" in info:
@@ -259,6 +284,7 @@ def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors:
     """Parse the diff starting at `start`: (FileDiffs, diff text, index after the diff)."""
     scanner = _DiffScanner(text_lines, start, name, where, errors)
     scanner.scan()
+    scanner.files = [chunk for chunk in scanner.files if id(chunk) not in scanner.skipped]
     files = []
     try:  # one unidiff pass for the whole diff; file by file only to isolate a bad one
         parsed_all = list(PatchSet("".join("\n".join(chunk) + "\n" for chunk in scanner.files)))

@@ -52,7 +52,7 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
             progress(len(read))
     if progress is not None:
         progress(-1)
-    messages, duplicates = dedupe(_real_first(read))
+    messages, duplicates = dedupe(_real_first(read), errors)
     subjects = subjects_for(messages)
     patches: dict[str, Patch] = {}
     kinds: dict[str, str] = {}
@@ -74,7 +74,7 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
             patches[m.msgid] = replace(patch, repairs=m.repairs) if m.repairs else patch
     find_naked_covers(messages, subjects, kinds)
     threads, parent = build_threads(messages)
-    series = group_series(messages, subjects, kinds, parent, patches)
+    series = group_series(messages, subjects, kinds, parent, patches, errors)
     by_id = {m.msgid: m for m in messages}
     patches = attach_followup_trailers(series, _without_quoted_bodies(by_id), patches, parent)
     quoted = _quoted_diffs(messages, errors)

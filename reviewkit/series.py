@@ -9,15 +9,18 @@ new revision threaded to the old one).
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
 from datetime import timedelta
 from typing import Optional
 
-from .model import Message, Patch, Series, Subject
+from .model import Errors, Message, Patch, Series, Subject
 from .subject import parse_subject
 from .trailers import parse_followup_trailers
 
 WINDOW = timedelta(hours=12)
+# A subject may claim any total ("[PATCH 0/22222222222]"); missing patches are listed up to this.
+MAX_TOTAL = 5000
 
 
 def classify(msg: Message, subject: Subject, patch: Optional[Patch]) -> str:
@@ -72,9 +75,11 @@ class _Building:
 
 
 def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: dict[str, str],
-                 parent: dict[str, Optional[str]], patches: dict[str, Patch]) -> list[Series]:
+                 parent: dict[str, Optional[str]], patches: dict[str, Patch],
+                 errors: Optional[Errors] = None) -> list[Series]:
     building: list[_Building] = []
     ref_index: dict[str, int] = {}
+    by_marker: dict[tuple, list[int]] = {}  # (version, total) -> series being built, oldest first
     for msg in messages:
         kind = kinds[msg.msgid]
         if kind not in ("patch", "cover"):
@@ -88,7 +93,7 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
                     found = ref_index[ref]
                     break
             if found is None:
-                found = _by_markers(building, msg, s)
+                found = _by_markers(building, by_marker.get((s.version, s.total), ()), msg)
         elif kind == "patch" and msg.in_reply_to in ref_index and building[ref_index[msg.in_reply_to]].total is None \
                 and building[ref_index[msg.in_reply_to]].cover:
             found = ref_index[msg.in_reply_to]  # an unnumbered patch answering a naked cover
@@ -101,6 +106,7 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
         if found is None or taken:
             building.append(_Building(msg, s, n))
             found = len(building) - 1
+            by_marker.setdefault((s.version, n), []).append(found)
             for ref in (*msg.references, msg.in_reply_to):
                 if ref:
                     ref_index.setdefault(ref, found)
@@ -118,7 +124,14 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
     for b in building:
         nums = sorted(b.numbers)
         total = b.total if b.total is not None or not b.cover else len(nums)
-        missing = tuple(i for i in range(1, (total or 0) + 1) if i not in b.numbers)
+        if total and total > MAX_TOTAL:
+            if errors is not None:
+                where = b.cover or (b.numbers[nums[0]] if nums else "")
+                errors.add(b.input, where, f"the subject says the series has {total:,} patches (more than "
+                                           f"{MAX_TOTAL:,}); its missing patches are not listed")
+            missing = ()
+        else:
+            missing = tuple(i for i in range(1, (total or 0) + 1) if i not in b.numbers)
         members = [b.cover] if b.cover else []
         members += [b.numbers[i] for i in nums]
         title = b.cover_title or (b.titles[nums[0]] if nums else "")
@@ -133,11 +146,10 @@ def group_series(messages: list[Message], subjects: dict[str, Subject], kinds: d
     return link_versions(out)
 
 
-def _by_markers(building: list[_Building], msg: Message, s: Subject) -> Optional[int]:
-    for i in range(len(building) - 1, -1, -1):
+def _by_markers(building: list[_Building], candidates, msg: Message) -> Optional[int]:
+    """The newest series with the same version and total (`candidates`) that this mail joins."""
+    for i in reversed(candidates):
         b = building[i]
-        if b.version != s.version or b.total != s.total:
-            continue
         # Unthreaded mails of one input (`git format-patch --cover-letter --stdout`, which
         # sends the cover as the committer and the patches as their authors, a directory
         # of format-patch files, a git range) are one batch whatever their senders and dates
@@ -153,47 +165,73 @@ def _by_markers(building: list[_Building], msg: Message, s: Subject) -> Optional
 
 def _followups(messages: list[Message], kinds: dict[str, str], parent: dict) -> dict[str, tuple]:
     """Reply msgids under each patch or cover (nearest patch/cover ancestor)."""
+    owner: dict[str, Optional[str]] = {}  # msgid -> its nearest patch/cover ancestor, once found
+
+    def nearest(msgid: str) -> Optional[str]:
+        path, node, seen = [], parent.get(msgid), set()
+        while node is not None and node not in owner and node not in seen:
+            if kinds.get(node) in ("patch", "cover"):
+                break
+            seen.add(node)
+            path.append(node)
+            node = parent.get(node)
+        found = owner.get(node) if node in owner else (node if kinds.get(node) in ("patch", "cover") else None)
+        for p in path:
+            owner[p] = found
+        return found
+
     out: dict[str, list[str]] = {}
     for msg in messages:
         if kinds[msg.msgid] in ("patch", "cover"):
             continue
-        node = parent.get(msg.msgid)
-        seen = set()
-        while node is not None and node not in seen:
-            seen.add(node)
-            if kinds.get(node) in ("patch", "cover"):
-                out.setdefault(node, []).append(msg.msgid)
-                break
-            node = parent.get(node)
+        node = nearest(msg.msgid)
+        if node is not None:
+            out.setdefault(node, []).append(msg.msgid)
     return {k: tuple(v) for k, v in out.items()}
 
 
 def link_versions(series: list[Series]) -> list[Series]:
-    """Point each series at the previous version of the same work in this input."""
+    """Point each series at the previous version of the same work in this input: the latest
+    earlier version (or the RFC the same version number grew out of) by the same sender with the
+    same title or a patch title in common; the first such series on a tie. Indexed by sender and
+    title, so thousands of series cost a sort, not a comparison of every pair."""
+    first: dict[tuple, dict[tuple, int]] = {}  # (sender, title key) -> {(version, rank): first index}
+    for j, o in enumerate(series):
+        for key in _work_keys(o):
+            first.setdefault((o.sender.email, key), {}).setdefault(_rank(o), j)
+    index = {k: sorted((*rank, j) for rank, j in v.items()) for k, v in first.items()}
     out = list(series)
-    for i, s in enumerate(out):
-        best = None
-        for j in range(len(out)):
-            o = out[j]
-            # an earlier version, or the RFC the same version number grew out of
-            earlier = o.version < s.version or (o.version == s.version and o.is_rfc and not s.is_rfc)
-            if j == i or not earlier or o.sender.email != s.sender.email:
+    for i, s in enumerate(series):
+        best: Optional[tuple] = None  # (version, -index)
+        for key in _work_keys(s):
+            entries = index[(s.sender.email, key)]
+            end = bisect_left(entries, (*_rank(s), -1))  # entries before `end` are earlier versions
+            if not end:
                 continue
-            if _same_work(o, s) and (best is None or out[best].version < o.version):
-                best = j
+            version = entries[end - 1][0]
+            j = min(e[2] for e in entries[max(0, end - 2):end] if e[0] == version)
+            if best is None or (version, -j) > best:
+                best = (version, -j)
         if best is not None:
-            out[i] = replace(s, previous=best)
+            out[i] = replace(s, previous=-best[1])
     return out
+
+
+def _rank(s: Series) -> tuple:
+    """Earlier versions rank lower; an RFC ranks below the same version number without RFC."""
+    return (s.version, 0 if s.is_rfc else 1)
 
 
 def _norm_title(title: str) -> str:
     return " ".join(title.lower().split())
 
 
-def _same_work(a: Series, b: Series) -> bool:
-    if a.title and _norm_title(a.title) == _norm_title(b.title):
-        return True
-    return bool(set(map(_norm_title, a.patch_titles)) & set(map(_norm_title, b.patch_titles)))
+def _work_keys(s: Series) -> set:
+    """What makes two series the same work: the title, or any patch title."""
+    keys = {("patch", _norm_title(t)) for t in s.patch_titles}
+    if s.title:
+        keys.add(("title", _norm_title(s.title)))
+    return keys
 
 
 def attach_followup_trailers(series: list[Series], messages: dict[str, Message], patches: dict[str, Patch],

@@ -15,17 +15,21 @@ from .model import Subject
 
 _REPLY = re.compile(r"^\s*(?:(?:re|aw|sv|fwd?)\s*(?:\[\d+\])?\s*[:\s]\s*)+", re.I)
 _REPLY_ONLY = re.compile(r"^\s*(?:re|aw|sv)\s*(?:\[\d+\])?\s*[:\s]", re.I)
-_PREFIX = re.compile(r"^\[([^\]]*)\]\s*(.*)$", re.S)
+# the same, matched at a position (pattern.match(s, pos): "^" would not match there)
+_REPLY_AT = re.compile(_REPLY.pattern[1:], re.I)
+_REPLY_ONLY_AT = re.compile(_REPLY_ONLY.pattern[1:], re.I)
+_PREFIX = re.compile(r"\[([^\]]*)\]\s*")  # matched at a position: no copy of the rest per group
 _SPLIT = re.compile(r"[,\s]+")
 _WS = re.compile(r"\s+")
-_MARKER_EXACT = re.compile(r"^([0-9]+)(?:/| of )([0-9]+)$")
-_MARKER_GLUED = re.compile(r"[^0-9]([0-9]+)(?:/| of )([0-9]+)$")
-_VERSION = re.compile(r"^(?:[a-z]*PATCH)?[vV](\d+)(?:\.\d+)?$", re.I)
-_VERSION_GLUED = re.compile(r"^[vV](\d+)(?:\.\d+)?PATCH", re.I)
-_VERSION_IN_NAME = re.compile(r"\([vV](\d+)\)")
-_OF = re.compile(r"(\d+)\s+of\s+(\d+)", re.I)
+# At most 18 digits: int() refuses 4,300 and more (series.py bounds the totals it enumerates)
+_MARKER_EXACT = re.compile(r"^([0-9]{1,18})(?:/| of )([0-9]{1,18})$")
+_MARKER_GLUED = re.compile(r"[^0-9]([0-9]{1,18})(?:/| of )([0-9]{1,18})$")
+_VERSION = re.compile(r"^(?:[a-z]*PATCH)?[vV](\d{1,18})(?:\.\d+)?$", re.I)
+_VERSION_GLUED = re.compile(r"^[vV](\d{1,18})(?:\.\d+)?PATCH", re.I)
+_VERSION_IN_NAME = re.compile(r"\([vV](\d{1,18})\)")
+_OF = re.compile(r"(?<!\d)(\d+)\s+of\s+(\d+)", re.I)  # (?<!\d): linear on long digit runs
 # Bracket groups that belong to the patch marker, not to a mailing list.
-_PATCHY = re.compile(r"(patch|rfc|resend|^v\d|\d+/\d+|\d+ of \d+|pull|git)", re.I)
+_PATCHY = re.compile(r"(patch|rfc|resend|^v\d|(?<!\d)\d+/\d+|(?<!\d)\d+ of \d+|pull|git)", re.I)
 
 
 def normalise_space(text: str) -> str:
@@ -46,12 +50,13 @@ def clean_subject(subject: str, drop_prefixes: Iterable[str] = ()) -> tuple[str,
     drop = {p.lower() for p in drop_prefixes} | {"patch"}
     subject = normalise_space(_REPLY.sub(" ", subject, count=1))
     prefixes: list[str] = []
+    at = 0
     m = _PREFIX.match(subject)
     while m:
         prefixes += [p for p in split_prefixes(m.group(1)) if p.lower() not in drop]
-        subject = m.group(2)
-        m = _PREFIX.match(subject)
-    subject = normalise_space(subject)
+        at = m.end()
+        m = _PREFIX.match(subject, at)
+    subject = normalise_space(subject[at:])
     if prefixes:
         subject = "[%s] %s" % (",".join(prefixes), subject)
     return subject, prefixes
@@ -83,16 +88,18 @@ def parse_subject(raw: str) -> Subject:
     is_reply = is_reply_subject(text)
     rest = normalise_space(_REPLY.sub(" ", text, count=1)) if is_reply or _REPLY.match(text) else text
     groups: list[str] = []
+    at = 0
     m = _PREFIX.match(rest)
     while m:
         groups.append(m.group(1))
-        rest = m.group(2)
-        m = _PREFIX.match(rest)
+        at = m.end()
+        m = _PREFIX.match(rest, at)
         # a reply marker can sit between list tag and prefix: "[Nouveau] Re: [PATCH]"
-        if not m and _REPLY_ONLY.match(rest):
+        if not m and _REPLY_ONLY_AT.match(rest, at):
             is_reply = True
-            rest = normalise_space(_REPLY.sub(" ", rest, count=1))
-            m = _PREFIX.match(rest)
+            at = _REPLY_AT.match(rest, at).end()
+            m = _PREFIX.match(rest, at)
+    rest = rest[at:]
     # Leading single-word groups before the first patch-like group are list tags.
     list_tags: list[str] = []
     if any(_PATCHY.search(g) for g in groups):

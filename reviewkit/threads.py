@@ -9,25 +9,54 @@ root. Reference loops (hostile or broken headers) are cut.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
-from .model import Message, Thread
+from .model import Errors, Message, Thread
 from .subject import parse_subject
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def dedupe(messages: Iterable[Message]) -> tuple[list[Message], int]:
-    """Keep the first copy of each Message-ID; return (messages, duplicates dropped)."""
-    seen: dict[str, Message] = {}
+def dedupe(messages: Iterable[Message], errors: Optional[Errors] = None) -> tuple[list[Message], int]:
+    """Collapse copies of one mail (same Message-ID and content); return (messages, copies dropped).
+
+    A different mail reusing a Message-ID (a broken mailer, or someone hiding a mail behind
+    another's id) is kept under a derived id, `<id>#dup2`, and reported in `errors`.
+    """
+    seen: dict[str, list[Message]] = {}
+    out: list[Message] = []
     dropped = 0
     for m in messages:
-        if m.msgid in seen:
+        copies = seen.setdefault(m.msgid, [])
+        if any(_same_mail(c, m) for c in copies):
             dropped += 1
             continue
-        seen[m.msgid] = m
-    return list(seen.values()), dropped
+        if copies:
+            first = copies[0]
+            derived = f"{m.msgid}#dup{len(copies) + 1}"
+            if errors is not None:
+                errors.add(m.source.input, m.source.where,
+                           f"Message-ID {m.msgid} is also used by a different mail ({first.source}); "
+                           f"this one is kept as {derived}")
+            copies.append(m)
+            m = replace(m, msgid=derived)
+            seen.setdefault(derived, []).append(m)
+        else:
+            copies.append(m)
+        out.append(m)
+    return out, dropped
+
+
+def _same_mail(a: Message, b: Message) -> bool:
+    """The same mail read twice (two inputs, or a list and a cross-post that appended its footer)."""
+    if a.sender.email != b.sender.email or a.date != b.date or a.quoted_only != b.quoted_only:
+        return False
+    if parse_subject(a.subject).title != parse_subject(b.subject).title:
+        return False
+    x, y = sorted((a.body.rstrip(), b.body.rstrip()), key=len)
+    return x == y or (bool(x) and len(y) - len(x) <= 2048 and y.startswith(x))
 
 
 def sort_key(m: Message, order: dict) -> tuple:
@@ -80,16 +109,20 @@ def _fallback_parents(messages: list[Message], parent: dict) -> None:
 
 
 def _break_cycles(parent: dict) -> None:
+    """Cut each reference loop where it closes; every node is walked once (a hostile chain of
+    100,000 replies costs 100,000 steps, not one walk to the root per message)."""
+    done: set = set()
     for start in list(parent):
-        seen = {start}
-        node = parent[start]
-        prev = start
-        while node is not None:
-            if node in seen:
-                parent[prev] = None  # cut the loop where it closes
-                break
-            seen.add(node)
-            prev, node = node, parent.get(node)
+        path: list = []
+        on_path: set = set()
+        node = start
+        while node is not None and node not in done and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = parent.get(node)
+        if node is not None and node in on_path:
+            parent[path[-1]] = None  # the loop closes here
+        done.update(path)
 
 
 def build_threads(messages: list[Message]) -> tuple[list[Thread], dict[str, Optional[str]]]:

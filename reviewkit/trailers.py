@@ -26,8 +26,9 @@ FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested
                                                "Co-developed-by", "Fixes", "Link", "Closes",
                                                "Reported-and-tested-by"))
 
-_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S.*?)\s*$")
-_EMAIL = re.compile(r"<?([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
+# linear on hostile lines: no lazy group before a whitespace run, no address start inside a word
+_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S(?:.*\S)?)\s*$")
+_EMAIL = re.compile(r"<?(?<![^\s<>@\"])([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
 _FIXES = re.compile(r"^([0-9a-f]{12,64})\b", re.I)
 _MAILTO = re.compile(r"<mailto:[^<>]*>>")
 # a maintainer's note folded into the trailers: "[akpm@linux-foundation.org: fix typo]",
@@ -35,7 +36,7 @@ _MAILTO = re.compile(r"<mailto:[^<>]*>>")
 # over lines); or a footnote the message refers to: "[1] https://lore.kernel.org/..."
 _NOTE_START = re.compile(r"^\[(?:\s*[\w.+-]+@[\w.-]+[:\s]|\s*[\w.+-]+:\s)")
 _FOOTNOTE = re.compile(r"^\[\d+\]\s")
-_COMMENT = re.compile(r"\s+(#.*|\[[^\]]*\])$")
+_COMMENT = re.compile(r"(?<!\s)\s+(#.*|\[[^\]]*\])$")
 
 
 def canonical_key(key: str) -> str:
@@ -53,7 +54,7 @@ def is_trailer_key(key: str) -> bool:
 
 def parse_person_value(value: str) -> Optional[Person]:
     """`Name <addr>`, `Name (Org) <addr>`, `"Doe, Jane" <addr>`, bare `addr`."""
-    m = re.search(r"<([^<>\s]+@[^<>\s]+)>", value)
+    m = re.search(r"<([^<>\s@]+@[^<>\s]+)>", value)
     if m:
         name = value[: m.start()].strip().strip('"').strip()
         return Person(name, m.group(1).lower())

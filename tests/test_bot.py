@@ -172,17 +172,21 @@ def test_bot_mails_and_replies_are_not_reviewed(tmp_path, capsys):
     assert st["counts"]["series"] == 5
 
 
-def test_a_review_that_keeps_raising_is_a_failure_with_its_reason(tmp_path, capsys):
+def test_a_review_that_keeps_raising_is_a_failure_with_its_reason(tmp_path, capsys, monkeypatch):
     """Retried on the next cycles, then recorded as failed (the bot goes on with the other series)."""
+    import reviewkit.bot.scheduler as scheduler
+
+    def broken(*args, **kwargs):  # e.g. the tree's disk went away under a running bot
+        raise OSError("tree unreadable")
+    monkeypatch.setattr(scheduler, "review", broken)
     grow(tmp_path / "archive", 1)
-    gone = str(tmp_path / "waivers.toml")  # a waivers file removed under a running bot
     for _ in range(3):
-        assert bot(tmp_path, "--post", f"maildir:{tmp_path / 'md'}", "--config", gone) == 0
+        assert bot(tmp_path, "--post", f"maildir:{tmp_path / 'md'}") == 0
     st = status(tmp_path, capsys)
     assert [s["state"] for s in st["series"]] == ["failed"]
     assert st["series"][0]["attempts"] == 3 and st["series"][0]["posted"] == []
     assert st["failures"] == [{"key": B, "title": st["series"][0]["title"], "version": 1,
-                               "reason": f"UserError: --config {gone}: no such file"}]
+                               "reason": "OSError: tree unreadable"}]
     assert posted(tmp_path / "md") == []
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import shutil
+import subprocess
 
 import pygit2
 import pytest
@@ -241,3 +243,46 @@ def test_gzip_on_stdin(fixtures):
     raw = gzip.compress((fixtures / "mail" / "mm-swap-series.mbox").read_bytes())
     msgs, errors = read("-", stdin=io.BytesIO(raw))
     assert len(msgs) == 7 and not errors
+
+
+def _git_log_repo(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "mm").mkdir(parents=True)
+
+    def git(*args, date="2023-03-06T10:00:00+01:00", author="Zoë Müller <zoe@example.de>"):
+        name, email = author[:-1].split(" <")
+        env = {**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": "C",
+               "GIT_COMMITTER_EMAIL": "c@example.org", "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True).stdout
+    git("init", "-q")
+    (repo / "mm" / "a.c").write_text("int a;\n")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    (repo / "mm" / "a.c").write_text("int a;\nint b;\n")
+    git("commit", "-qam", "mm/a: add b\n\nBecause b is needed.\n\nSigned-off-by: Zoë Müller <zoe@example.de>\n"
+                          "Reviewed-by: Ada <ada@example.org>")
+    (repo / "mm" / "a.c").write_text("int a;\nint b;\nint c;\n")
+    git("commit", "-qam", "mm/a: add c\n\nSigned-off-by: Ada <ada@example.org>", date="2023-03-07T11:00:00+00:00",
+        author="Ada <ada@example.org>")
+    return git
+
+
+def test_git_show_and_git_log_p_are_read_as_patches(tmp_path):
+    git = _git_log_repo(tmp_path)
+    (tmp_path / "show.txt").write_bytes(git("show", "HEAD~1"))
+    (tmp_path / "log.txt").write_bytes(git("log", "-p", "--stat", "-2"))
+    show = parse_inputs([str(tmp_path / "show.txt")])
+    (p,) = show.patches.values()
+    assert p.subject.title == "mm/a: add b" and p.author.name == "Zoë Müller" and p.author.email == "zoe@example.de"
+    assert p.message.date.isoformat() == "2023-03-06T10:00:00+01:00"
+    assert p.log.startswith("Because b is needed.")
+    assert [(t.key, t.person.email) for t in p.trailers] == [("Signed-off-by", "zoe@example.de"),
+                                                              ("Reviewed-by", "ada@example.org")]
+    assert [(f.path, f.status) for f in p.files] == [("mm/a.c", "modified")]
+    log = parse_inputs([str(tmp_path / "log.txt")])
+    (s,) = log.series
+    titles = [log.patches[m].subject.title for m in s.patches]
+    assert titles == ["mm/a: add b", "mm/a: add c"] and s.total == 2 and not s.missing  # oldest first
+    second = log.patches[s.patches[1]]
+    assert second.author.email == "ada@example.org" and second.diffstat == (("mm/a.c", "1"),)
+    assert log.errors == []

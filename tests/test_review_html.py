@@ -58,3 +58,18 @@ def test_titles_are_never_shortened_to_the_same_string():
     assert short[0] != short[1] and len(short[0]) <= 70 and short[2] == "short title"
     same_end = [a + " x", a.replace("future", "past") + " x"]
     assert len(set(clip_distinct(same_end, 40))) == 2
+
+
+def test_a_thread_deeper_than_the_page_nests_keeps_every_mail():
+    """A hostile chain of 5,000 replies each to the one before: drawn MAX_NEST deep, the rest beside
+    their parent, none lost (the template recurses once per level)."""
+    from reviewkit.render.html import MAX_NEST, _mail_tree
+    thread = [{"msgid": f"<m{i}@example.org>", "parent": f"<m{i - 1}@example.org>" if i else None,
+               "depth": i, "from": {"name": "A", "email": "a@example.org"}} for i in range(5000)]
+    roots = _mail_tree(thread)
+    seen, depth, level = 0, 0, roots
+    while level:
+        seen += len(level)
+        depth += 1
+        level = [k for n in level for k in n["children"]]
+    assert seen == 5000 and depth == MAX_NEST

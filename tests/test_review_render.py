@@ -105,6 +105,7 @@ def test_nothing_read_exits_2(tmp_path):
 
 
 def test_tree_without_maintainers_is_an_error_entry_not_a_failure(tmp_path):
+    (tmp_path / "mm").mkdir()  # a kernel tree, only without MAINTAINERS
     r = run(*INPUTS, "--format", "json", "--tree", str(tmp_path))
     assert r.returncode == 0, r.stderr
     (err,) = json.loads(r.stdout)["errors"]

@@ -94,4 +94,7 @@ def analyse(parsed: Parsed, tree_path: Optional[str], base: Optional[str] = None
             mid = images.patch.message.msgid
             out.images[mid] = images
             out.changes[mid] = function_changes(images, parser, suspect)
+    for opened_tree in opened.values():
+        for path, why in sorted(getattr(opened_tree, "unreadable", {}).items()):
+            errors.add(str(tree_path), path, f"cannot read this file of the tree ({why}); taken as absent")
     return out

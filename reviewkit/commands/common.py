@@ -3,12 +3,53 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Callable, Optional
 
 
 class UserError(Exception):
     """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse, before reading anything, a --tree, --config or --rules that cannot be what the user meant:
+    a mistyped path must fail the run (exit 2), not quietly fall back to less analysis."""
+    tree = getattr(args, "tree", None)
+    if tree:
+        from ..source.trees import KERNEL_TREE_HINT, tree_problem
+        problem = tree_problem(tree)
+        if problem:
+            raise UserError(f"--tree {tree}: {problem}; {KERNEL_TREE_HINT}")
+    config = getattr(args, "config", None)
+    if config:
+        problem = _config_problem(config)
+        if problem:
+            raise UserError(f"--config {config}: {problem}; a config is a TOML file of [[waive]] entries "
+                            "(rule or fingerprint, and a reason)")
+    for folder in getattr(args, "rules", None) or ():
+        if not os.path.isdir(folder):
+            raise UserError(f"--rules {folder}: {'not a directory' if os.path.exists(folder) else 'no such directory'}"
+                            "; rules are read from a folder of <area>/<name>.py files")
+
+
+def _config_problem(path: str) -> Optional[str]:
+    import tomllib
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "is a directory"
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return f"is not valid TOML ({exc})"
+    waive = data.get("waive", [])
+    if not isinstance(waive, list) or not all(isinstance(w, dict) for w in waive):
+        return "`waive` must be an array of tables ([[waive]])"
+    return None
 
 
 def add_output_arguments(p: argparse.ArgumentParser, formats: tuple) -> None:
@@ -45,28 +86,62 @@ def read_input(args: argparse.Namespace):
 
 
 def nothing_read(args: argparse.Namespace, parsed) -> int:
-    """Exit status 2 when no message could be read, saying so on stderr unless the output shows it."""
+    """Exit status 2 when no message could be read, saying so on stderr."""
     if parsed.messages:
         return 0
-    if not parsed.errors:
-        print("reviewkit: no messages found in the input", file=sys.stderr)
-    elif getattr(args, "format", "text") != "text" or args.output:
-        print(f"reviewkit: nothing could be read ({len(parsed.errors)} errors; see \"errors\")", file=sys.stderr)
+    print("reviewkit: no message could be read from the input", file=sys.stderr)
     return 2
 
 
-def write_output(args: argparse.Namespace, text: str) -> None:
+def write_output(args: argparse.Namespace, text: str, errors=(), read_anything: bool = True) -> None:
+    """Write the output, and every error on stderr (one line each, then a count) whatever the format,
+    so a CI log shows them. When nothing could be read, no -o file is written (only stdout is)."""
+    report_errors(errors)
     if not args.output:
-        sys.stdout.write(text)
+        _write(sys.stdout, text)
+        return
+    if not read_anything:
+        print(f"reviewkit: nothing could be read; {args.output} not written", file=sys.stderr)
         return
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(args.output, "wb") as fh:
+            fh.write(text.encode("utf-8", "replace"))
     except OSError as exc:
         raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(f"reviewkit: wrote {args.output}", file=sys.stderr)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def report_errors(errors) -> None:
+    """One line per error on stderr (input, where, what), then how many there were."""
+    if not errors:
+        return
+    lines = []
+    for e in errors:
+        e = e if isinstance(e, dict) else e.as_dict()
+        where = f" ({e['where']})" if e.get("where") else ""
+        lines.append(_CONTROLS.sub(" ", f"reviewkit: {e['input']}{where}: {e['message']}"))
+    n = len(lines)
+    lines.append(f"reviewkit: {n} problem{'s' if n != 1 else ''} reading or analysing the input "
+                 "(each is also in the JSON \"errors\")")
+    _write(sys.stderr, "\n".join(lines) + "\n")
+
+
+def _write(stream, text: str) -> None:
+    """UTF-8 whatever the locale; text we read may hold lone surrogates (a utf-7 body,
+    undecodable bytes of a tree file): those are replaced, never a UnicodeEncodeError."""
+    data = text.encode("utf-8", "replace")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a test's StringIO
+        stream.write(data.decode("utf-8"))
+        return
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def progress_printer(args: argparse.Namespace) -> Optional[Callable[[int], None]]:

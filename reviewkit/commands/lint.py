@@ -26,7 +26,7 @@ from ..render.report_data import report_data, thread_summary
 from ..rules.engine import FILTERS, SEVERITY_RANK, lint
 from ..rules.loader import load_rules, rules_root_env
 from ..rules.waivers import load_config
-from .common import UserError, add_input_arguments, add_output_arguments, read_input, write_output
+from .common import UserError, add_input_arguments, add_output_arguments, read_input, report_errors, write_output
 
 HELP = "check patches with the mm rule pack (and your own rules)"
 
@@ -78,8 +78,6 @@ def lint_input(args: argparse.Namespace):
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
     if args.select and not rules:
         raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
-    if args.config and not os.path.isfile(args.config):
-        raise UserError(f"--config {args.config}: no such file")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
     analysis = analyse(parsed, args.tree, args.base)
@@ -158,20 +156,18 @@ def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
         text = render(data)
     else:
         color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = lint_text.render(data, color=color)
-    write_output(args, text)
+        text = lint_text.render({**data, "errors": []}, color=color)  # errors go to stderr
+    write_output(args, text, data["errors"], read_anything=bool(parsed is not None and parsed.messages))
 
 
 def _emit_email(args: argparse.Namespace, data: dict) -> None:
     """The replies, From --from (or git's identity); nothing written when there is nothing to say."""
-    known = len(data.get("errors", []))
     text = email_reply.render(data, sender=args.sender, reproduce=_reproduce(args)) if data.get("report") else ""
-    for e in data.get("errors", [])[known:]:  # recipients left out of a reply
-        print(f"reviewkit: {e['where']}: {e['message']}", file=sys.stderr)
-    if not text:
+    if not text:  # the errors (input problems, recipients left out) still go to stderr
+        report_errors(data.get("errors", []))
         print("reviewkit: no findings to reply to: no mail written", file=sys.stderr)
         return
-    write_output(args, text)
+    write_output(args, text, data.get("errors", []))
 
 
 def _reproduce(args: argparse.Namespace) -> str:

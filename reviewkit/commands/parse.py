@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
-        text = parse_text.render(data)
-    write_output(args, text)
+        text = parse_text.render({**data, "errors": []})  # errors go to stderr
+    write_output(args, text, data["errors"], read_anything=bool(parsed.messages))
     return nothing_read(args, parsed)

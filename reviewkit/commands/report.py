@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
         args.output = default_output(args.inputs)
     parsed, result, data = lint_input(args)
     summary = thread_summary(parsed, data["errors"]) if result is not None else None
-    write_output(args, html.render(report_data(parsed, data, summary)))
+    write_output(args, html.render(report_data(parsed, data, summary)), data["errors"],
+                 read_anything=result is not None)
     return exit_code(args, result)

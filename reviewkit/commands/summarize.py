@@ -43,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         text = summary_markdown.render(data)
     else:
-        text = summary_text.render(data)
-    write_output(args, text)
+        text = summary_text.render({**data, "errors": []})  # errors go to stderr
+    write_output(args, text, data["errors"], read_anything=bool(parsed.messages))
     return nothing_read(args, parsed)

@@ -10,12 +10,13 @@ import gzip
 import io
 import os
 import re
+import stat
 import sys
 import zlib
 from typing import BinaryIO, Iterable, Iterator, Optional
 
 from ..model import Errors, Message, Person, Source
-from . import gitsrc, web
+from . import gitlog, gitsrc, web
 from .mail import decode_text, looks_like_header_block, parse_message, raw_headers, split_head_body, synthetic_msgid
 from .mbox import is_from_line, split_mbox
 
@@ -68,16 +69,27 @@ def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
             stream = io.BufferedReader(gzip.GzipFile(fileobj=stream))  # type: ignore[arg-type]
         yield from read_stream(stream, "<stdin>", errors, opts=opts)
         return
-    if os.path.isdir(spec):
-        yield from read_directory(spec, errors, opts=opts)
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError as exc:
+        if gitsrc.looks_like_revision_range(spec):
+            yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
+            return
+        if isinstance(exc, FileNotFoundError):
+            errors.add(spec, "", "no such file, directory or revision range (ranges look like HEAD~3..HEAD)")
+        else:
+            errors.add(spec, "", f"cannot be read ({exc.strerror or exc})")
         return
-    if os.path.isfile(spec):
+    if stat.S_ISDIR(mode):
+        try:
+            yield from read_directory(spec, errors, opts=opts)
+        except OSError as exc:  # the directory itself (or a subdirectory listing) is unreadable
+            errors.add(spec, getattr(exc, "filename", "") or "", f"cannot be read ({exc.strerror or exc})")
+        return
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):  # /dev/null and pipes are read too
         yield from read_file(spec, errors, opts=opts)
         return
-    if gitsrc.looks_like_revision_range(spec):
-        yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
-        return
-    errors.add(spec, "", "no such file, directory or revision range (ranges look like HEAD~3..HEAD)")
+    errors.add(spec, "", "is a socket or block device, not a file of mail")
 
 
 class _Peekable(io.RawIOBase):
@@ -163,8 +175,15 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors,
     if fmt in web.FORMATS:
         yield from web.read_capture(_page_text(stripped), name, errors, fmt, opts.lookup, where)
         return
+    if fmt is None and gitlog.looks_like_git_log(stripped):  # `git show` / `git log -p` output
+        for at, mail in gitlog.split_git_log(stripped, name, where, errors):
+            msg = parse_message(mail, Source(name, at), errors)
+            if msg is not None:
+                yield msg
+        return
     head, _ = split_head_body(stripped)
-    if fmt is None and len(head) > 400 and b"\n" not in head[:400] and web.collapsed.looks_collapsed(_page_text(stripped)):
+    if fmt is None and len(head) > 400 and b"\n" not in head[:400] and not _one_long_header(head) \
+            and web.collapsed.looks_collapsed(_page_text(stripped)):
         # headers and body run together on one line: a collapsed capture, not a mail
         yield from web.read_capture(_page_text(stripped), name, errors, "collapsed", opts.lookup, where)
         return
@@ -190,6 +209,15 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors,
                "neither a mail (no headers), an mbox (no 'From ' line), a diff nor a saved web page "
                "reviewkit knows (lore, patchwork, mail-archive, collapsed text); "
                "--input-format names the format if it was not recognised")
+
+
+_ANOTHER_HEADER = re.compile(rb"\s(?:From|To|Cc|Subject|Date|Message-I[Dd]): ")
+
+
+def _one_long_header(head: bytes) -> bool:
+    """A mail whose first header is very long (e.g. an 80,000-character From), not headers run together."""
+    first = head.split(b"\n", 1)[0]
+    return bool(_MAIL_FIRST.match(first)) and not _ANOTHER_HEADER.search(first, 5)
 
 
 def _page_text(raw: bytes) -> str:

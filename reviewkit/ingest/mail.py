@@ -32,13 +32,21 @@ _HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _CONTROL = re.compile(r"[\r\n\x00]+")
 _MAIL_HEADERS = frozenset(("from", "subject", "date", "message-id"))
-_VIA_LIST = re.compile(r"^(?P<name>.*?)\s+via\s+\S+$", re.I)
 
 # Parts larger than this are not decoded as text (a 50 MB attachment is not a
 # patch, and decoding it would cost the whole run's memory).
 MAX_TEXT_PART = 16 * 1024 * 1024
 # Header block larger than this is not a header block.
 MAX_HEAD = 1024 * 1024
+# Per-message bounds (hostile input): more header lines than this are not read, a longer
+# value is cut (a real References of a long thread is a few KB), deeper MIME is not walked.
+MAX_HEADERS = 1000
+MAX_HEADER_VALUE = 64 * 1024
+MAX_MIME_DEPTH = 16
+MAX_REFERENCES = 200
+MAX_NAME = 256
+MAX_SUBJECT = 2000  # RFC 5322 lines stop at 998; no real subject comes near
+MAX_MIME_PARTS = 500
 
 
 def split_head_body(raw: bytes) -> tuple[bytes, bytes]:
@@ -88,26 +96,36 @@ def _lookup_codec(charset: Optional[str]) -> str:
     if charset:
         cs = charset.strip().strip('"').lower()
         try:
-            return codecs.lookup(cs).name
-        except (LookupError, ValueError):  # unknown name, or garbage such as NUL bytes
-            pass
+            info = codecs.lookup(cs)
+        except (LookupError, ValueError, TypeError):  # unknown name, or garbage such as NUL bytes
+            return "utf-8"
+        # rot-13, hex, uu, bz2, base64, zlib... are codecs, but not text encodings: bytes.decode refuses them
+        if getattr(info, "_is_text_encoding", True):
+            return info.name
     return "utf-8"
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def decode_text(data: bytes, charset: Optional[str]) -> str:
-    """Decode with the declared charset; fall back sanely on wrong or missing ones."""
+    """Decode with the declared charset; fall back sanely on wrong or missing ones. Never raises,
+    and never returns lone surrogates (utf-7 and utf-16 can make them), which no output could encode."""
     codec = _lookup_codec(charset)
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError:
-        pass
-    if codec != "utf-8":
+    text = None
+    for attempt in (codec, "utf-8") if codec != "utf-8" else ("utf-8",):
         try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
+            text = data.decode(attempt)
+            break
+        except (UnicodeError, LookupError, ValueError, TypeError):
             pass
-    # latin-1 never fails and keeps ASCII (all of C and diff syntax) intact.
-    return data.decode("latin-1" if codec in ("utf-8", "ascii") else codec, "replace")
+    if text is None:
+        # latin-1 never fails and keeps ASCII (all of C and diff syntax) intact.
+        try:
+            text = data.decode(codec if codec not in ("utf-8", "ascii") else "latin-1", "replace")
+        except (UnicodeError, LookupError, ValueError, TypeError):
+            text = data.decode("latin-1")
+    return _LONE_SURROGATE.sub("\ufffd", text) if codec != "utf-8" else text
 
 
 def decode_words(value: str) -> str:
@@ -165,8 +183,18 @@ def _display_name(text: str) -> str:
     return name
 
 
-_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]*@[^<>\s]*)\s*>")
-_BARE_ADDR = re.compile(r"[^\s<>()\",;]+@[^\s<>()\",;]+")
+# Linear time on hostile headers: the local part cannot hold the `@`, and a bare address
+# starts only where a run of address characters starts (no rescanning inside a long run).
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s@]*@[^<>\s]*)\s*>")
+_BARE_ADDR = re.compile(r"(?<![^\s<>()\",;])[^\s<>()\",;@]+@[^\s<>()\",;]+")
+
+
+def strip_via(name: str) -> tuple[str, bool]:
+    """("John via iommu") -> ("John", True): the name a DMARC list rewrite hides."""
+    parts = name.rsplit(None, 2)
+    if len(parts) == 3 and parts[1].lower() == "via":
+        return parts[0].strip(), True
+    return name, False
 
 
 def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
@@ -179,14 +207,13 @@ def parse_person(value: str, reply_to: Optional[str] = None) -> Person:
     m = angles[-1] if angles else _BARE_ADDR.search(value)  # the real address comes last
     addr = (m.group(1) if m.re is _ANGLE_ADDR else m.group(0)) if m else ""
     name = _display_name(decode_words(value[: m.start()] + " " + value[m.end():] if m else value))
-    via = _VIA_LIST.match(name)
+    real_name, via = strip_via(name)
     if via and reply_to:
-        for rt_name, rt_addr in getaddresses([reply_to]):
+        for rt_name, rt_addr in getaddresses([reply_to[:MAX_HEADER_VALUE]]):
             if rt_addr:
-                return Person(decode_words(rt_name) or via.group("name"), rt_addr.lower())
-    if via:
-        name = via.group("name")
-    return Person(name, addr.strip().lower())
+                return Person((decode_words(rt_name) or real_name)[:MAX_NAME], rt_addr.lower()[:MAX_NAME])
+    # names and addresses are short; a hostile one is cut, so that no later stage pays for its length
+    return Person(real_name[:MAX_NAME], addr.strip().lower()[:MAX_NAME])
 
 
 def _parse_date(value: Optional[str]) -> Optional[datetime]:
@@ -214,6 +241,15 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
         errors.add(source.input, source.where, f"header block is {len(head)} bytes; not a mail, skipped")
         return None
     headers = raw_headers(head)
+    if len(headers) > MAX_HEADERS:
+        errors.add(source.input, source.where,
+                   f"{len(headers)} header lines; only the first {MAX_HEADERS} are read")
+        headers = headers[:MAX_HEADERS]
+    long = [name for name, value in headers if len(value) > MAX_HEADER_VALUE]
+    if long:
+        errors.add(source.input, source.where, f"header {long[0]} is longer than {MAX_HEADER_VALUE >> 10} KiB; "
+                   "cut there" + (f" (and {len(long) - 1} more)" if len(long) > 1 else ""))
+        headers = [(name, value[:MAX_HEADER_VALUE]) for name, value in headers]
     if not any(name.lower() in _MAIL_HEADERS for name, _ in headers):
         errors.add(source.input, source.where or "byte 0",
                    "no mail headers (From, Subject, Date or Message-ID) found: not an RFC 822 mail; "
@@ -227,6 +263,10 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     if synthetic:
         msgid = synthetic_msgid(raw)
     refs = tuple(dict.fromkeys(f"<{r}>" for r in _MSGID.findall(wanted.get("references", ""))))
+    if len(refs) > MAX_REFERENCES:  # trimmed as RFC 5322 3.6.4 suggests: the thread's root and the nearest
+        errors.add(source.input, source.where, f"References names {len(refs)} messages; "
+                                               f"the first and the last {MAX_REFERENCES - 1} are kept")
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1):]
     irt = _clean_msgid(wanted.get("in-reply-to"))
     if irt is None and refs:
         irt = refs[-1]
@@ -236,7 +276,13 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     if wanted.get("date") and date is None:
         errors.add(source.input, source.where, f"unreadable Date header {wanted['date'][:60]!r}; the mail is kept without a date")
     sender = parse_person(wanted.get("from", ""), wanted.get("reply-to"))
+    if len(wanted.get("from", "")) > 4 * MAX_NAME:
+        errors.add(source.input, source.where, f"From header of {len(wanted['from']):,} characters; "
+                                               f"name and address cut at {MAX_NAME}")
     subject = decode_words(_FOLD_WS.sub(" ", wanted.get("subject", ""))).strip()
+    if len(subject) > MAX_SUBJECT:
+        errors.add(source.input, source.where, f"Subject of {len(subject):,} characters; cut at {MAX_SUBJECT:,}")
+        subject = subject[:MAX_SUBJECT]
     ctype = wanted.get("content-type", "")
     cte = wanted.get("content-transfer-encoding", "")
     # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
@@ -366,6 +412,30 @@ _TEXTUAL = ("text/plain", "text/x-patch", "text/x-diff", "text/x-patch-file", "a
             "application/x-diff", "text/x-c", "text/x-csrc", "text/x-chdr")
 
 
+def _leaf_parts(msg, source: Source, errors: Errors) -> list:
+    """The non-multipart parts in order, walked without recursion, within MIME depth and part-count bounds."""
+    out: list = []
+    stack = [(msg, 0)]
+    too_deep = False
+    while stack:
+        part, depth = stack.pop()
+        if not part.is_multipart():
+            out.append(part)
+            if len(out) >= MAX_MIME_PARTS:
+                errors.add(source.input, source.where, f"more than {MAX_MIME_PARTS} MIME parts; the rest not read")
+                break
+            continue
+        if depth >= MAX_MIME_DEPTH:
+            too_deep = True
+            continue
+        children = part.get_payload()
+        if isinstance(children, list):
+            stack.extend((child, depth + 1) for child in reversed(children))
+    if too_deep:
+        errors.add(source.input, source.where, f"MIME parts nested deeper than {MAX_MIME_DEPTH}; those not read")
+    return out
+
+
 def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, errors: Errors) -> str:
     """The text of a mail: `raw` (the whole mail) is only needed for multipart."""
     mtype, _ = _params(ctype)
@@ -376,14 +446,12 @@ def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, e
         return _single_part_text(body, ctype, cte, source, errors)
     try:
         msg = message_from_bytes(raw, policy=compat32)
-    except Exception as exc:  # pragma: no cover - email is very tolerant
-        errors.add(source.input, source.where, f"MIME structure unreadable ({exc}); body used as is")
+    except (Exception, RecursionError) as exc:  # email is very tolerant, but not of everything
+        errors.add(source.input, source.where, f"MIME structure unreadable ({type(exc).__name__}); body used as is")
         return decode_text(body, None)
     plain, html_parts = [], []
     skipped = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaf_parts(msg, source, errors):
         ptype = part.get_content_type()
         payload = part.get_payload(decode=False)
         if not isinstance(payload, str):

@@ -336,14 +336,25 @@ def mail_anchor(msgid: str) -> str:
 def _mail_tree(thread: list) -> list:
     """The flat (msgid, parent, depth) list of a thread view as nested nodes, oldest first at each level."""
     nodes, roots = {}, []
+    place = {}  # msgid -> (the list it stands in, its nesting level)
     for m in thread:
         node = {"id": mail_anchor(m["msgid"]), "msgid": m["msgid"], "from": _person(m.get("from")),
                 "date": (m.get("date") or "")[:16].replace("T", " "), "subject": m.get("subject") or "",
                 "body": (m.get("body") or "").rstrip(), "children": []}
         nodes[m["msgid"]] = node
         parent = nodes.get(m.get("parent") or "")
-        (parent["children"] if parent is not None and m.get("depth", 0) > 0 else roots).append(node)
+        if parent is None or m.get("depth", 0) <= 0:
+            where = (roots, 0)
+        elif place[parent["msgid"]][1] + 1 >= MAX_NEST:  # deeper replies go beside their parent, as lore's view does
+            where = place[parent["msgid"]]
+        else:
+            where = (parent["children"], place[parent["msgid"]][1] + 1)
+        where[0].append(node)
+        place[m["msgid"]] = where
     return roots
+
+
+MAX_NEST = 32  # levels of nested replies drawn; the template recurses once per level
 
 
 def view(data: dict) -> dict:

@@ -196,19 +196,21 @@ class _Run:
         """(msgid, parent, depth) of `members` as a lore thread view nests them under `root`, oldest first."""
         out: list = []
         seen = {root}
-
-        def walk(node: str, depth: int) -> None:
-            for kid in self.ctx.children.get(node, ()):
-                if kid in seen:
-                    continue
-                seen.add(kid)
-                if kid in members:
-                    out.append((kid, node, depth))
-                    walk(kid, depth + 1)
-                else:
-                    walk(kid, depth)
-
-        walk(root, 0)
+        # depth first with an explicit stack: a hostile thread can nest deeper than Python recurses
+        stack = [(root, 0, iter(self.ctx.children.get(root, ())))]
+        while stack:
+            node, depth, kids = stack[-1]
+            kid = next(kids, None)
+            if kid is None:
+                stack.pop()
+                continue
+            if kid in seen:
+                continue
+            seen.add(kid)
+            if kid in members:
+                out.append((kid, node, depth))
+                depth += 1
+            stack.append((kid, depth, iter(self.ctx.children.get(kid, ()))))
         placed = {m for m, *_ in out}
         out += [(m, self.parsed.parent.get(m), 0) for m in sorted(members - placed)]  # parent not in the input
         return tuple(out)

@@ -182,7 +182,7 @@ def parse_body(body: str) -> Body:
             if keep and keep[-1].depth == 0 and _ATTRIBUTION_START.match(keep[-1].text.strip()):
                 keep.pop()
             continue
-        if ln.depth == 0 and _ELISION.match(ln.text):
+        if ln.depth == 0 and _ELISION.match(ln.text.strip()):  # stripped: linear on long blank runs
             keep.append(QLine(1, "", ln.n))
             continue
         keep.append(ln)

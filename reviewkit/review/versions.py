@@ -269,7 +269,7 @@ def interdiff(old: Patch, new: Patch) -> tuple:
         if a.keys == b.keys:
             out.append(FileInterdiff(path, "unchanged", (), 0, 0))
             continue
-        sm = difflib.SequenceMatcher(None, a.keys, b.keys, autojunk=False)
+        sm = _matcher(a.keys, b.keys)
         lines, funcs, added, removed = [], [], 0, 0
         for tag, i1, i2, j1, j2 in sm.get_opcodes():
             if tag == "equal":
@@ -446,8 +446,17 @@ def _touches(p: Patch, anchor: Anchor) -> bool:
     return any(fd.path == anchor.path for fd in p.files)
 
 
+# Past this many line pairs, exact matching costs minutes on a hostile diff of thousands of alike lines
+# ("-a", "+b"): difflib's heuristic (lines more common than 1% do not anchor a match) keeps it linear.
+_EXACT_PAIRS = 4_000_000
+
+
+def _matcher(a: list, b: list) -> difflib.SequenceMatcher:
+    return difflib.SequenceMatcher(None, a, b, autojunk=len(a) * len(b) > _EXACT_PAIRS)
+
+
 def _delta(before: list, after: list) -> str:
-    sm = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    sm = _matcher(before, after)
     add = rem = 0
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag != "equal":

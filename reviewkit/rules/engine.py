@@ -240,12 +240,13 @@ def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: F
     else:
         kept = after_all
     still = {f.fingerprint for f in after_all}
+    gone = [f for f in before_all if f.fingerprint not in still and _in_change(f, func.removed_lines)]
+    if not gone:  # the common case: no file split per function (quadratic in a patch of 5,000 hunks)
+        return kept, []
     # a removed line the patch adds again elsewhere (code moved, not fixed) resolves nothing
     moved_to = patch_lines(patch, "+")
     old_lines = (fchange.images.before or "").split("\n")
-    resolved = [f for f in before_all if f.fingerprint not in still and _in_change(f, func.removed_lines)
-                and not _moved(f, old_lines, moved_to)]
-    return kept, resolved
+    return kept, [f for f in gone if not _moved(f, old_lines, moved_to)]
 
 
 def _moved(f: Finding, old_lines: list, added: frozenset) -> bool:

@@ -6,6 +6,7 @@ Paths are repository-relative and must stay inside the tree.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from typing import Iterator, Optional
@@ -23,6 +24,8 @@ def content_id(data: bytes) -> str:
 class SourceTree:
     kind = "none"
     description = "no source tree"
+    # path -> why it could not be read (permissions, I/O): reported as errors, read as absent
+    unreadable: dict = {}
 
     def read(self, path: str) -> Optional[bytes]:
         return None
@@ -54,6 +57,7 @@ class DirTree(SourceTree):
     def __init__(self, root: str):
         self.root = os.path.realpath(root)
         self.description = f"directory {root}"
+        self.unreadable = {}
 
     def _full(self, path: str) -> Optional[str]:
         if not path_is_safe(path):
@@ -68,8 +72,12 @@ class DirTree(SourceTree):
         full = self._full(path)
         if full is None or not os.path.isfile(full):
             return None
-        with open(full, "rb") as fh:
-            return fh.read()
+        try:
+            with open(full, "rb") as fh:
+                return fh.read()
+        except OSError as exc:
+            self.unreadable[path] = exc.strerror or str(exc)
+            return None
 
     def stat_key(self, path: str) -> Optional[str]:
         """Cheap change detector (size and mtime), so a warm run need not re-read files."""
@@ -102,6 +110,7 @@ class GitTree(SourceTree):
         self.how = how            # --base | base-commit | HEAD: how the commit was chosen
         self.tree = commit.tree
         self.description = f"git {repo.workdir or repo.path} at {str(commit.id)[:12]} ({how})"
+        self.unreadable = {}
 
     def _entry(self, path: str):
         if not path_is_safe(path):
@@ -114,7 +123,13 @@ class GitTree(SourceTree):
 
     def read(self, path: str) -> Optional[bytes]:
         entry = self._entry(path)
-        return None if entry is None else self.repo[entry.id].data
+        if entry is None:
+            return None
+        try:
+            return self.repo[entry.id].data
+        except (pygit2.GitError, KeyError, OSError) as exc:  # a missing or unreadable object file
+            self.unreadable[path] = str(exc)
+            return None
 
     def blob_id(self, path: str) -> Optional[str]:
         entry = self._entry(path)
@@ -140,14 +155,53 @@ class GitTree(SourceTree):
             stack.extend(reversed(subdirs))
 
 
+@functools.lru_cache(maxsize=64)
 def _repository_at(path: str) -> Optional[pygit2.Repository]:
-    """The repository whose top is `path` (not one that merely contains it)."""
-    found = pygit2.discover_repository(path)
-    if not found:
+    """The repository whose top is `path` (not one that merely contains it).
+
+    Cached per path: a run opens the same tree once per series, and pygit2 1.21's
+    discover_repository() corrupts a reference count on every call that finds nothing
+    (about 14,000 calls abort the interpreter).
+    """
+    try:
+        found = pygit2.discover_repository(path)
+        if not found:
+            return None
+        repo = pygit2.Repository(found)
+    except (pygit2.GitError, OSError, KeyError):
         return None
-    repo = pygit2.Repository(found)
     top = repo.workdir or repo.path
     return repo if os.path.realpath(top) == os.path.realpath(path) else None
+
+
+# What the top of a kernel tree holds; a --tree with none of these is a mistyped path.
+KERNEL_TOP = ("Makefile", "Kbuild", "Kconfig", "MAINTAINERS", "mm", "include", "kernel", "arch", "fs", "drivers")
+KERNEL_TREE_HINT = ("a kernel tree is a git repository or a directory (such as an extracted tarball) "
+                    "with the kernel's top level: Makefile, include/, mm/, ...")
+
+
+def tree_problem(path: str) -> Optional[str]:
+    """Why `path` cannot be used as a --tree (one line), or None when it can."""
+    if not os.path.lexists(path):
+        return "no such directory"
+    if not os.path.isdir(path):
+        what = "a file" if os.path.isfile(path) else "not a directory"
+        return f"is {what}, not a source tree"
+    try:
+        top = set(os.listdir(path))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    repo = _repository_at(path)
+    if repo is not None:
+        try:
+            if repo.head_is_unborn:
+                return "is an empty git repository (no commits)"
+            top = {entry.name for entry in repo.revparse_single("HEAD").peel(pygit2.Commit).tree}
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            return f"is a git repository whose HEAD cannot be read ({exc})"
+    if not top & set(KERNEL_TOP):
+        return "is not a kernel tree (none of " + ", ".join(KERNEL_TOP[:6]) + ", ... at its top)"
+    return None
 
 
 def open_tree(path: Optional[str], base: Optional[str] = None,
@@ -185,6 +239,7 @@ class OverlayTree(SourceTree):
     def __init__(self, base: SourceTree, files: Optional[dict] = None):
         self.base = base
         self.files = dict(files or {})      # path -> text, or None for a deleted file
+        self.unreadable = base.unreadable
         self.kind = base.kind
         self.description = base.description + (f" + {len(self.files)} patched files" if self.files else "")
 

@@ -21,6 +21,8 @@ from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
 
+from ..mail import strip_via
+
 # --- dates ------------------------------------------------------------------
 
 MONTHS = {m: i + 1 for i, m in enumerate(
@@ -217,7 +219,7 @@ def norm_name(name: str) -> str:
     """Comparable form of a person's name: accents, case, punctuation and order folded."""
     text = unicodedata.normalize("NFKD", name or "")
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"\s+via\s+\S+$", "", text.strip(), flags=re.I)
+    text = strip_via(text.strip())[0]
     if text.count(",") == 1 and "@" not in text:  # "Hansen, Dave"
         last, first = (p.strip() for p in text.split(","))
         text = f"{first} {last}"
@@ -305,7 +307,7 @@ def _split_name(rest: str) -> tuple[str, str]:
     m = _ADDR.search(rest)
     email = clean_email(m.group(1)) if m else ""
     name = (rest[: m.start()] + rest[m.end():]) if m else rest
-    name = re.sub(r"\s+via\s+\S+$", "", name.strip().strip(",").strip().strip('"').strip(), flags=re.I)
+    name = strip_via(name.strip().strip(",").strip().strip('"').strip())[0]
     name = name.strip("'\" ")
     if not name and m:
         name = m.group(1)
