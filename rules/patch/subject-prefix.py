@@ -42,6 +42,7 @@ change is about.
 the suggestion names (derived from the touched files: one file `mm/gup.c`
 gives `mm/gup: `; several files give `mm: ` or their common directory).
 """
+import hashlib
 import os
 import re
 from collections import OrderedDict
@@ -149,19 +150,22 @@ def section_names(title: str) -> set:
     return out
 
 
-_MAINTAINERS: "OrderedDict" = OrderedDict()  # id(tree) -> (tree, Maintainers or None): once per tree and run
+_MAINTAINERS: "OrderedDict" = OrderedDict()  # hash of the MAINTAINERS text -> Maintainers: parsed once per content
 
 
 def _maintainers(tree):
     if tree is None or getattr(tree, "kind", "none") == "none":
         return None
-    hit = _MAINTAINERS.get(id(tree))
-    if hit is None or hit[0] is not tree:
-        text = tree.read_text("MAINTAINERS")
-        hit = _MAINTAINERS[id(tree)] = (tree, Maintainers.parse(text) if text else None)
+    text = tree.read_text("MAINTAINERS")
+    if not text:
+        return None
+    key = hashlib.sha1(text.encode("utf-8", "surrogateescape")).digest()
+    hit = _MAINTAINERS.get(key)
+    if hit is None:  # trees differ per series and per backtest case; their MAINTAINERS rarely do
+        hit = _MAINTAINERS[key] = Maintainers.parse(text)
         while len(_MAINTAINERS) > 4:
             _MAINTAINERS.popitem(last=False)
-    return hit[1]
+    return hit
 
 
 def what_is_wrong(title: str) -> str:
