@@ -446,14 +446,18 @@ def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, e
         return _single_part_text(body, ctype, cte, source, errors)
     try:
         msg = message_from_bytes(raw, policy=compat32)
-    except (Exception, RecursionError) as exc:  # email is very tolerant, but not of everything
+    except Exception as exc:  # email is very tolerant, but not of everything (RecursionError included)
         errors.add(source.input, source.where, f"MIME structure unreadable ({type(exc).__name__}); body used as is")
         return decode_text(body, None)
     plain, html_parts = [], []
     skipped = []
     for part in _leaf_parts(msg, source, errors):
         ptype = part.get_content_type()
-        payload = part.get_payload(decode=False)
+        try:
+            payload = part.get_payload(decode=False)
+        except (UnicodeError, LookupError, ValueError) as exc:  # compat32 decodes some charsets itself (idna)
+            errors.add(source.input, source.where, f"{ptype} part not readable ({type(exc).__name__}); skipped")
+            continue
         if not isinstance(payload, str):
             continue
         # compat32 keeps undecodable bytes as surrogate escapes: get them back
