@@ -340,6 +340,17 @@ def test_unknown_or_non_text_charsets_and_transfer_encodings(name):
     assert parsed.patches and "\ud800" not in parsed.messages[0].body
 
 
+def test_a_multipart_whose_charset_compat32_decodes_into_lone_surrogates():
+    """A multipart declaring utf-7 on itself: the email package decodes its parts into surrogates that
+    are no escaped bytes (found by the fuzz: an exception out of decode_body); they read as "?"."""
+    body = ("From: A <a@example.org>\nSubject: [PATCH] mm: x\nMessage-Id: <mp@example.org>\n"
+            'Content-Type: multipart/mixed; boundary="b"; charset=utf-7\nContent-Transfer-Encoding: 8bit\n\n'
+            "+2D0- lone +3gA- surrogates, and a byte the charset does not have: Rafa\u0142\n")  # no parts
+    parsed = parse_text(body)
+    (m,) = parsed.messages
+    assert isinstance(m.body, str) and not any("\ud800" <= c <= "\udfff" for c in m.body)
+
+
 def test_a_rename_line_inside_a_line_is_not_a_rename():
     text = mail().replace("--- a/mm/demo.c", "index 1..2 100644 xrename from x\n--- a/mm/demo.c")
     parsed = parse_text(text)

@@ -436,6 +436,9 @@ def _leaf_parts(msg, source: Source, errors: Errors) -> list:
     return out
 
 
+_NOT_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # surrogates that are not escaped bytes 0x80-0xff
+
+
 def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, errors: Errors) -> str:
     """The text of a mail: `raw` (the whole mail) is only needed for multipart."""
     mtype, _ = _params(ctype)
@@ -464,7 +467,8 @@ def decode_body(raw: bytes, body: bytes, ctype: str, cte: str, source: Source, e
         try:
             pbytes = payload.encode("ascii", "surrogateescape")
         except UnicodeEncodeError:
-            pbytes = payload.encode("utf-8", "surrogateescape")
+            # a lone surrogate that is no escaped byte (a charset compat32 decoded itself) becomes "?"
+            pbytes = _NOT_ESCAPE.sub("?", payload).encode("utf-8", "surrogateescape")
         if ptype in _TEXTUAL or (ptype.startswith("text/") and ptype != "text/html"):
             if len(pbytes) > MAX_TEXT_PART:
                 skipped.append(f"{ptype} part of {len(pbytes) >> 20} MiB")
