@@ -17,15 +17,12 @@ from typing import Iterable, Optional
 
 from ..code.analysis import Analysis
 from ..code.changes import FunctionChange, failed_hunk_functions
-from ..model import Errors, Finding
+from ..model import FILTERS, SEVERITY_RANK, Errors, Finding  # noqa: F401 (also rules.engine's names)
 from ..pipeline import Parsed
 from ..source.trees import NoTree, OverlayTree
 from .context import Context, patch_lines
 from .loader import LoadedRule
 from .waivers import Waiver, apply_waivers, trailer_waivers
-
-FILTERS = ("added", "function", "all")
-SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
 @dataclass
