@@ -8,6 +8,8 @@ confidence rather than trust the tree.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -137,13 +139,27 @@ def _end_line(node: tree_sitter.Node) -> int:
     return row if col == 0 and row > node.start_point[0] else row + 1
 
 
+# Content-addressed: sha1 of a file version's bytes -> (tree, functions). A series touches the same
+# files patch after patch (the post-image of patch N is the pre-image of N+1), so each version is
+# parsed once per process; trees are immutable and Function is frozen, so sharing them is safe.
+_PARSED: "OrderedDict[bytes, tuple]" = OrderedDict()
+PARSED_KEPT = 48  # file versions kept (a tree of a 5,000-line file is a few MB)
+
+
 def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] = None) -> ParsedFile:
-    parser = parser or make_parser()
-    tree = parser.parse(normalize(source))
-    functions: list[Function] = []
-    _collect(tree.root_node, functions, source)
-    functions.sort(key=lambda f: f.start_byte)
-    return ParsedFile(path, source, tree, functions)
+    key = hashlib.sha1(source).digest()
+    hit = _PARSED.get(key)
+    if hit is not None:
+        _PARSED.move_to_end(key)
+    else:
+        tree = (parser or make_parser()).parse(normalize(source))
+        functions: list[Function] = []
+        _collect(tree.root_node, functions, source)
+        functions.sort(key=lambda f: f.start_byte)
+        hit = _PARSED[key] = (tree, tuple(functions))
+        if len(_PARSED) > PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    return ParsedFile(path, source, hit[0], list(hit[1]))
 
 
 def calls_in(node: tree_sitter.Node) -> list[str]:
