@@ -82,8 +82,10 @@ def lint_input(args: argparse.Namespace):
         raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
+    # checkpatch.pl runs in its own process while we analyse (2 cores: the two overlap)
+    running = _start_checkpatch(args, parsed) if args.checkpatch and args.tree else None
     analysis = analyse(parsed, args.tree, args.base)
-    extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
+    extra = _checkpatch_findings(args, running, analysis, errors, rules) if running else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
     data = lint_data(parsed, result, rules, analysis=analysis)
@@ -118,12 +120,17 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(args, result)
 
 
-def _checkpatch(args, parsed, analysis, errors, rules) -> dict:
+def _start_checkpatch(args, parsed):
+    from ..rules import checkpatch
+    from ..source.trees import open_tree
+    return checkpatch.start(parsed, open_tree(args.tree, args.base)[0])
+
+
+def _checkpatch_findings(args, running, analysis, errors, rules) -> dict:
     """checkpatch.pl's findings per patch, minus what --select/--ignore exclude."""
-    from ..rules.checkpatch import checkpatch_findings
     extra: dict = {}
     select, ignore = tuple(args.select), tuple(args.ignore)
-    for f in checkpatch_findings(parsed, analysis, errors, rules=[r.id for r in rules]):
+    for f in running.findings(analysis, errors, rules=[r.id for r in rules]):
         if (not select or f.rule.startswith(select)) and not (ignore and f.rule.startswith(ignore)):
             extra.setdefault(f.patch, []).append(f)
     return extra
