@@ -19,6 +19,7 @@ import subprocess
 import sys
 from typing import Optional
 
+from ..code.diskcache import NO_CACHE_ENV
 from ..model import FILTERS, SEVERITY_RANK
 from .common import UserError, add_input_arguments, add_output_arguments, read_input, report_errors, write_output
 
@@ -52,6 +53,8 @@ def add_lint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="sender", metavar="'NAME <ADDR>'",
                    help="From: of --format email replies (default: git config user.name/user.email here, "
                         "else in --tree)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the cache of parsed trees in $XDG_CACHE_HOME/reviewkit")
     add_rule_arguments(p)
     add_input_arguments(p)
 
@@ -70,6 +73,8 @@ BY_EXTENSION = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdow
 
 def lint_input(args: argparse.Namespace):
     """Read, analyse and lint what the user gave: (parsed, LintResult or None, lint data)."""
+    if getattr(args, "no_cache", False):
+        os.environ[NO_CACHE_ENV] = "1"  # also for the processes the run starts
     from ..code.analysis import analyse
     from ..render.lint_data import lint_data
     from ..rules.engine import lint

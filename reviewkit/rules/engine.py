@@ -53,9 +53,10 @@ class Services:
     def index(self, ctx: Context):
         tree = ctx.tree or NoTree()
         if id(tree) not in self._index:
+            from ..code.diskcache import enabled
             from ..code.index import ParseCache, build_index
             try:
-                cache = ParseCache() if tree.kind != "none" else None
+                cache = ParseCache() if tree.kind != "none" and enabled() else None
             except OSError:
                 cache = None
             self._index[id(tree)] = build_index(tree, cache=cache)
@@ -76,7 +77,7 @@ class Services:
             if tree.kind == "none":
                 self._registry[key] = reg.default_registry()
             else:
-                self._registry[key] = reg.build_registry(tree, folders=reg.DEFAULT_FOLDERS if sites else ())
+                self._registry[key] = reg.cached_registry(tree, folders=reg.DEFAULT_FOLDERS if sites else ())
         return self._registry[key]
 
 
