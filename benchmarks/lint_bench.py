@@ -160,7 +160,7 @@ BARS = [
 ]
 
 
-def issue_bars(tree: Path, series: Path, repeat: int) -> int:
+def issue_bars(tree: Path, series: Path, repeat: int, src: str = "") -> int:
     files = sorted(series.glob("*.patch"))
     one = files[0]
     rk = [sys.executable, "-m", "reviewkit"]
@@ -170,6 +170,8 @@ def issue_bars(tree: Path, series: Path, repeat: int) -> int:
         small = Path(tmp) / "one-line.patch"
         small.write_text(ONE_LINE)
         env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "xdg"))
+        if src:  # another checkout's reviewkit (and rules), e.g. the main branch's, for before/after
+            env["PYTHONPATH"] = src
         rows = {
             "python3 -c pass": ([sys.executable, "-c", "pass"], None),
             "reviewkit --help": (rk + ["--help"], None),
@@ -184,8 +186,8 @@ def issue_bars(tree: Path, series: Path, repeat: int) -> int:
         }
 
         def timed(cmd, cwd) -> float:
-            t = time.perf_counter()
-            subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t = time.perf_counter()  # reviewkit runs in tmp: `-m` puts the working directory first on sys.path
+            subprocess.run(cmd, cwd=cwd or tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return time.perf_counter() - t
 
         for cmd, cwd in rows.values():  # warm: bytecode, the page cache, reviewkit's cache
@@ -210,6 +212,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--detail", action="store_true", help="the finer table (workload vs process, checkpatch "
                                                           "per patch, cold cache)")
+    ap.add_argument("--src", default="", help="run the reviewkit of this checkout instead (e.g. an export of "
+                                               "main, to measure before and after in one sitting)")
     args = ap.parse_args()
     args.series = args.series or str(SERIES if args.detail else SERIES_A)
     tree, series = Path(args.tree), Path(args.series)
@@ -223,7 +227,7 @@ def main() -> int:
         print("skipped: perl is not installed (checkpatch.pl is the baseline)")
         return 0
     if not args.detail:
-        return issue_bars(tree, series, args.repeat)
+        return issue_bars(tree, series, args.repeat, args.src)
     files = sorted(series.glob("*.patch"))
     print(f"{len(files)} patches of {series.name} against {tree.name}, {os.cpu_count()} cores, best of {args.repeat}")
     counts: dict = {}
