@@ -170,6 +170,7 @@ def issue_bars(tree: Path, series: Path, repeat: int, src: str = "") -> int:
         small = Path(tmp) / "one-line.patch"
         small.write_text(ONE_LINE)
         env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "xdg"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # users have bytecode caches: the warm-up run writes them
         if src:  # another checkout's reviewkit (and rules), e.g. the main branch's, for before/after
             env["PYTHONPATH"] = src
         rows = {
