@@ -1,6 +1,18 @@
 """Lint benchmark: the full rule pack against scripts/checkpatch.pl on the same real patches, same run.
 
-    .venv/bin/python benchmarks/lint_bench.py [--tree .cache/kernels/linux-source-6.1] [--series DIR] [--repeat 3]
+    .venv/bin/python benchmarks/lint_bench.py [--tree .cache/kernels/linux-source-6.1] [--repeat 3]
+    .venv/bin/python benchmarks/lint_bench.py --detail [--series DIR]   # the older, finer table below
+
+Default: issue 14's bars, every row a whole process as a user runs it, bytecode and reviewkit's
+cache warm (one untimed run of each first), best of --repeat round-robin rounds:
+- start-up: `python3 -c pass` vs `reviewkit --help` and `reviewkit lint` of a one-line patch
+  (written here) without a tree;
+- one real mm patch (the first of mm-patches-6.1/series-a): `reviewkit lint --tree`, with and
+  without checkpatch, vs `checkpatch.pl --no-tree` on it (bars: 1.0x without, 1.15x with);
+- the 19 patches of series-a: `reviewkit lint --tree` with and without checkpatch vs one
+  `checkpatch.pl --no-tree` invocation over all 19 (bar: 0.4x without).
+
+--detail:
 
 - reviewkit: `parse_inputs` + `analyse` (series applied to the tree) + `load_rules` (the whole
   built-in pack) + `lint`, each measurement in a fresh interpreter: "workload" is perf_counter
@@ -10,7 +22,7 @@
 - checkpatch.pl from the same tree, on the same .patch files, tree mode (from the tree's top,
   as people run it): one perl process per patch, one after the other; all patches in one
   invocation; and, for reference, one process per patch with --no-tree.
-- reviewkit's checkpatch integration (`reviewkit.rules.checkpatch.checkpatch_findings`), 1 and 2 jobs.
+- reviewkit's checkpatch integration (`reviewkit.rules.checkpatch.checkpatch_findings`: one perl process).
 Times are the best of --repeat rounds; each round runs every measurement once (round-robin), so a
 change in machine load hits all rows alike. Aim: the full lint no slower than checkpatch one process
 per patch.
@@ -96,9 +108,9 @@ def measurements(series: Path, tree: Path, files: list, tmp: str, counts: dict) 
         return {f"reviewkit lint, {label}: workload": data["seconds"],
                 f"reviewkit lint, {label}: process": time.perf_counter() - t}
 
-    def integration(jobs: int) -> dict:
-        data = run_child(CHILD_CHECKPATCH, series, tree, os.path.join(tmp, "cp"), str(jobs))
-        return {f"checkpatch integration, {jobs} job{'s' if jobs > 1 else ''}": data["seconds"]}
+    def integration() -> dict:
+        data = run_child(CHILD_CHECKPATCH, series, tree, os.path.join(tmp, "cp"))
+        return {"checkpatch integration (one process)": data["seconds"]}
 
     all_in_one = ["perl", "scripts/checkpatch.pl", *CHECKPATCH_ARGS, *map(str, files)]
     return [
@@ -108,8 +120,7 @@ def measurements(series: Path, tree: Path, files: list, tmp: str, counts: dict) 
         lambda: {"checkpatch.pl, all patches in one run": wall(
             lambda: subprocess.run(all_in_one, cwd=tree, capture_output=True))},
         lambda: {"checkpatch.pl --no-tree, one per patch": wall(lambda: checkpatch(tree, files, ["--no-tree"]))},
-        lambda: integration(1),
-        lambda: integration(2),
+        integration,
     ]
 
 
@@ -123,12 +134,89 @@ def best_of(runs: list, repeat: int) -> dict:
     return best
 
 
+SERIES_A = ROOT.parent / "shared" / "corpus" / "mm-patches-6.1" / "series-a"
+ONE_LINE = """From: Ada Lovelace <ada@example.org>
+Subject: [PATCH] mm: fix a comment
+
+Signed-off-by: Ada Lovelace <ada@example.org>
+---
+diff --git a/mm/memory.c b/mm/memory.c
+--- a/mm/memory.c
++++ b/mm/memory.c
+@@ -10,3 +10,3 @@
+ #include <linux/mm.h>
+-/* teh page */
++/* the page */
+ #include <linux/swap.h>
+"""
+# (row, yardstick row, bar or None)
+BARS = [
+    ("reviewkit --help", "python3 -c pass", None),
+    ("reviewkit lint, one-line patch, no tree", "python3 -c pass", None),
+    ("lint 1 patch --tree, no checkpatch", "checkpatch.pl --no-tree, 1 patch", 1.0),
+    ("lint 1 patch --tree, checkpatch merged", "checkpatch.pl --no-tree, 1 patch", 1.15),
+    ("lint 19 patches --tree, no checkpatch", "checkpatch.pl --no-tree, 19 in one run", 0.4),
+    ("lint 19 patches --tree, checkpatch merged", "checkpatch.pl --no-tree, 19 in one run", None),
+]
+
+
+def issue_bars(tree: Path, series: Path, repeat: int, src: str = "") -> int:
+    files = sorted(series.glob("*.patch"))
+    one = files[0]
+    rk = [sys.executable, "-m", "reviewkit"]
+    lint = rk + ["lint", "--fail-on", "never", "--allow-unapplied", "--format", "json"]
+    perl = ["perl", "scripts/checkpatch.pl", "--no-tree"]
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Path(tmp) / "one-line.patch"
+        small.write_text(ONE_LINE)
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "xdg"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # users have bytecode caches: the warm-up run writes them
+        if src:  # another checkout's reviewkit (and rules), e.g. the main branch's, for before/after
+            env["PYTHONPATH"] = src
+        rows = {
+            "python3 -c pass": ([sys.executable, "-c", "pass"], None),
+            "reviewkit --help": (rk + ["--help"], None),
+            "reviewkit lint, one-line patch, no tree": (lint + [str(small)], None),
+            "checkpatch.pl --no-tree, 1 patch": (perl + [str(one)], tree),
+            "lint 1 patch --tree, no checkpatch": (lint + [str(one), "--tree", str(tree), "--no-checkpatch"], None),
+            "lint 1 patch --tree, checkpatch merged": (lint + [str(one), "--tree", str(tree)], None),
+            "checkpatch.pl --no-tree, 19 in one run": (perl + [str(f) for f in files], tree),
+            "lint 19 patches --tree, no checkpatch": (lint + [str(series), "--tree", str(tree), "--no-checkpatch"],
+                                                      None),
+            "lint 19 patches --tree, checkpatch merged": (lint + [str(series), "--tree", str(tree)], None),
+        }
+
+        def timed(cmd, cwd) -> float:
+            t = time.perf_counter()  # reviewkit runs in tmp: `-m` puts the working directory first on sys.path
+            subprocess.run(cmd, cwd=cwd or tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - t
+
+        for cmd, cwd in rows.values():  # warm: bytecode, the page cache, reviewkit's cache
+            timed(cmd, cwd)
+        best = best_of([lambda n=n, c=c: {n: timed(*c)} for n, c in rows.items()], repeat)
+    print(f"{one.name} and the {len(files)} patches of {series.name} against {tree.name}, "
+          f"{os.cpu_count()} cores, best of {repeat}\n")
+    print(f"{'what':<44}{'seconds':>9}   {'vs':<40}{'ratio':>7}  bar")
+    for name, base, bar in BARS:
+        ratio = best[name] / best[base]
+        verdict = "" if bar is None else f"<= {bar}x: {'holds' if ratio <= bar else 'NOT MET'}"
+        print(f"{name:<44}{best[name]:>9.3f}   {base:<40}{ratio:>6.2f}x  {verdict}")
+    for base in dict.fromkeys(b for _, b, _ in BARS):
+        print(f"{base:<44}{best[base]:>9.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", default=str(ROOT / ".cache" / "kernels" / "linux-source-6.1"))
-    ap.add_argument("--series", default=str(SERIES))
+    ap.add_argument("--series", default=None, help="default: series-a (bars), series-b (--detail)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--detail", action="store_true", help="the finer table (workload vs process, checkpatch "
+                                                          "per patch, cold cache)")
+    ap.add_argument("--src", default="", help="run the reviewkit of this checkout instead (e.g. an export of "
+                                               "main, to measure before and after in one sitting)")
     args = ap.parse_args()
+    args.series = args.series or str(SERIES if args.detail else SERIES_A)
     tree, series = Path(args.tree), Path(args.series)
     if not (tree / "scripts" / "checkpatch.pl").is_file() or not (tree / "mm" / "memory.c").is_file():
         print(f"skipped: no kernel tree with scripts/checkpatch.pl at {tree} (see .ci/run, or pass --tree)")
@@ -139,6 +227,8 @@ def main() -> int:
     if shutil.which("perl") is None:
         print("skipped: perl is not installed (checkpatch.pl is the baseline)")
         return 0
+    if not args.detail:
+        return issue_bars(tree, series, args.repeat, args.src)
     files = sorted(series.glob("*.patch"))
     print(f"{len(files)} patches of {series.name} against {tree.name}, {os.cpu_count()} cores, best of {args.repeat}")
     counts: dict = {}

@@ -209,6 +209,12 @@ class Series:
         return not self.missing
 
 
+# A finding's severities, least to most severe (--fail-on compares with these).
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
+# Which findings lint keeps (--filter): what the patch adds, anything in touched functions, everything.
+FILTERS = ("added", "function", "all")
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a rule says about a patch: where, why, and how to fix it."""

@@ -128,13 +128,16 @@ def test_hunk_shifts_follow_where_the_series_applied(tmp_path):
 # Stands in for checkpatch.pl. Like the real one, it reports the whole-patch checks at the last
 # line it looked at, which may be a line of the diff.
 FAKE = """\
-my ($n, $last) = (0, 0);
-while (<STDIN>) {
-    $n++;
-    if (/^\\+\\tx\\+\\+;/) { print "-:$n: WARNING:TEST_PLUS: an added x++\\n"; $last = $n; }
-    print "-:$n: CHECK:TEST_SUBJECT: about the subject\\n" if /^Subject:/;
+for my $f (grep { /\\.patch$/ } @ARGV) {
+    open(my $in, '<', $f) or die;
+    my ($n, $last) = (0, 0);
+    while (<$in>) {
+        $n++;
+        if (/^\\+\\tx\\+\\+;/) { print "$f:$n: WARNING:TEST_PLUS: an added x++\\n"; $last = $n; }
+        print "$f:$n: CHECK:TEST_SUBJECT: about the subject\\n" if /^Subject:/;
+    }
+    print "$f:$last: ERROR:MISSING_SIGN_OFF: Missing Signed-off-by: line(s)\\n";
 }
-print "-:$last: ERROR:MISSING_SIGN_OFF: Missing Signed-off-by: line(s)\\n";
 exit 1;
 """
 

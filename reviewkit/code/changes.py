@@ -84,7 +84,7 @@ def file_change(msgid: str, images: FileImages, parser=None) -> Optional[FileCha
     path = images.path
     before = parse_source(images.old_path or path, images.before.encode("utf-8", "surrogateescape"), parser) \
         if images.before is not None else None
-    after = parse_source(path, images.after.encode("utf-8", "surrogateescape"), parser) \
+    after = parse_source(path, images.after.encode("utf-8", "surrogateescape"), parser, edited_from=before) \
         if images.after is not None else None
     pre_all = before.functions if before else []
     post_all = after.functions if after else []

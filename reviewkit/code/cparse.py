@@ -8,6 +8,8 @@ confidence rather than trust the tree.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -137,13 +139,60 @@ def _end_line(node: tree_sitter.Node) -> int:
     return row if col == 0 and row > node.start_point[0] else row + 1
 
 
-def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] = None) -> ParsedFile:
-    parser = parser or make_parser()
-    tree = parser.parse(normalize(source))
-    functions: list[Function] = []
-    _collect(tree.root_node, functions, source)
-    functions.sort(key=lambda f: f.start_byte)
-    return ParsedFile(path, source, tree, functions)
+# Content-addressed: sha1 of a file version's bytes -> (tree, functions). A series touches the same
+# files patch after patch (the post-image of patch N is the pre-image of N+1), so each version is
+# parsed once per process; trees are immutable and Function is frozen, so sharing them is safe.
+_PARSED: "OrderedDict[bytes, tuple]" = OrderedDict()
+PARSED_KEPT = 48  # file versions kept (a tree of a 5,000-line file is a few MB)
+
+
+def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] = None,
+                 edited_from: Optional[ParsedFile] = None) -> ParsedFile:
+    """`edited_from`: an earlier version of the same file (the pre-image, for a post-image): tree-sitter
+    reparses only the span that changed (1-10 ms instead of 20-30 ms for mm/vmscan.c)."""
+    key = hashlib.sha1(source).digest()
+    hit = _PARSED.get(key)
+    if hit is not None:
+        _PARSED.move_to_end(key)
+    else:
+        text = normalize(source)
+        old = _PARSED.get(hashlib.sha1(edited_from.source).digest()) if edited_from is not None else None
+        parser = parser or make_parser()
+        tree = parser.parse(text, _edited(old[0], old[2], text)) if old else parser.parse(text)
+        functions: list[Function] = []
+        _collect(tree.root_node, functions, source)
+        functions.sort(key=lambda f: f.start_byte)
+        hit = _PARSED[key] = (tree, tuple(functions), text)
+        if len(_PARSED) > PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    return ParsedFile(path, source, hit[0], list(hit[1]))
+
+
+def _edited(tree: tree_sitter.Tree, old: bytes, new: bytes) -> tree_sitter.Tree:
+    """A copy of `tree` (parsed from `old`) told that the bytes between the common prefix and the
+    common suffix of `old` and `new` were replaced, for an incremental reparse of `new`."""
+    start = _common_prefix(old, new)
+    tail = _common_prefix(old[start:][::-1], new[start:][::-1])
+    old_end, new_end = len(old) - tail, len(new) - tail
+    edited = tree.copy()  # the tree in the cache stays as it is
+    edited.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end, start_point=_point(old, start),
+                old_end_point=_point(old, old_end), new_end_point=_point(new, new_end))
+    return edited
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search on slice equality: a few memcmp of the whole file, not a Python loop
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _point(text: bytes, offset: int) -> tuple[int, int]:
+    return text.count(b"\n", 0, offset), offset - (text.rfind(b"\n", 0, offset) + 1)
 
 
 def calls_in(node: tree_sitter.Node) -> list[str]:

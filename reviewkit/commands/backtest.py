@@ -15,14 +15,9 @@ import argparse
 import os
 import sys
 
-from .. import backtest
-from ..model import Errors
-from ..render import backtest_html, backtest_text
-from ..render import json as json_render
 from .common import UserError, write_output
 from .lint import add_rule_arguments
 
-HELP = "run the rules over real fixes: forward noise, reversed recall, per rule and bug category"
 FORMATS = ("text", "json", "html")
 
 
@@ -38,6 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import backtest
+    from ..model import Errors
+    from ..render import backtest_html, backtest_text
+    from ..render import json as json_render
     if bool(args.inputs) == bool(args.git_range):
         raise UserError("give fix mails (INPUT...) or --git-range A..B, not both or neither")
     if not os.path.isdir(args.tree):

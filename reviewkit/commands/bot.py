@@ -19,8 +19,6 @@ import sys
 
 from .common import UserError
 
-HELP = "follow a list: review each new series version once, post by mail and on a static site"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=("run", "status"), default="run",

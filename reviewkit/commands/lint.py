@@ -12,21 +12,19 @@ unless --allow-unapplied.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shlex
 import subprocess
 import sys
 from typing import Optional
 
-from ..code.analysis import analyse
-from ..render import b4check, email_reply, html, lint_text, mail, markdown, sarif
-from ..render import json as json_render
-from ..render.lint_data import UNANALYSED, lint_data
-from ..render.report_data import report_data, thread_summary
-from ..rules.engine import FILTERS, SEVERITY_RANK, lint
-from ..rules.loader import load_rules, rules_root_env
-from ..rules.waivers import load_config
+from ..code.diskcache import NO_CACHE_ENV
+from ..model import FILTERS, SEVERITY_RANK
 from .common import UserError, add_input_arguments, add_output_arguments, read_input, report_errors, write_output
+
+# The analysis, the rules and the renderers are imported where they are used: `--help` and argument
+# errors cost little more than starting Python.
 
 HELP = "check patches with the mm rule pack (and your own rules)"
 
@@ -55,6 +53,8 @@ def add_lint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="sender", metavar="'NAME <ADDR>'",
                    help="From: of --format email replies (default: git config user.name/user.email here, "
                         "else in --tree)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the cache of parsed trees in $XDG_CACHE_HOME/reviewkit")
     add_rule_arguments(p)
     add_input_arguments(p)
 
@@ -73,6 +73,13 @@ BY_EXTENSION = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdow
 
 def lint_input(args: argparse.Namespace):
     """Read, analyse and lint what the user gave: (parsed, LintResult or None, lint data)."""
+    if getattr(args, "no_cache", False):
+        os.environ[NO_CACHE_ENV] = "1"  # also for the processes the run starts
+    from ..code.analysis import analyse
+    from ..render.lint_data import lint_data
+    from ..rules.engine import lint
+    from ..rules.loader import load_rules, rules_root_env
+    from ..rules.waivers import load_config
     parsed = read_input(args)
     errors = parsed.errors
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
@@ -80,8 +87,10 @@ def lint_input(args: argparse.Namespace):
         raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
+    # checkpatch.pl runs in its own process while we analyse (2 cores: the two overlap)
+    running = _start_checkpatch(args, parsed) if args.checkpatch and args.tree else None
     analysis = analyse(parsed, args.tree, args.base)
-    extra = _checkpatch(args, parsed, analysis, errors, rules) if args.checkpatch and args.tree else {}
+    extra = _checkpatch_findings(args, running, analysis, errors, rules) if running else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
     data = lint_data(parsed, result, rules, analysis=analysis)
@@ -101,6 +110,7 @@ def exit_code(args: argparse.Namespace, result) -> int:
     limit = SEVERITY_RANK.get(args.fail_on)
     if limit is not None and any(SEVERITY_RANK[f.severity] >= limit for f in result.active):
         return 1
+    from ..render.lint_data import UNANALYSED
     if not getattr(args, "allow_unapplied", False) and any(
             c["status"] in UNANALYSED for c in result.coverage.values()):
         return UNANALYSED_EXIT
@@ -115,12 +125,17 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(args, result)
 
 
-def _checkpatch(args, parsed, analysis, errors, rules) -> dict:
+def _start_checkpatch(args, parsed):
+    from ..rules import checkpatch
+    from ..source.trees import open_tree
+    return checkpatch.start(parsed, open_tree(args.tree, args.base)[0])
+
+
+def _checkpatch_findings(args, running, analysis, errors, rules) -> dict:
     """checkpatch.pl's findings per patch, minus what --select/--ignore exclude."""
-    from ..rules.checkpatch import checkpatch_findings
     extra: dict = {}
     select, ignore = tuple(args.select), tuple(args.ignore)
-    for f in checkpatch_findings(parsed, analysis, errors, rules=[r.id for r in rules]):
+    for f in running.findings(analysis, errors, rules=[r.id for r in rules]):
         if (not select or f.rule.startswith(select)) and not (ignore and f.rule.startswith(ignore)):
             extra.setdefault(f.patch, []).append(f)
     return extra
@@ -139,30 +154,37 @@ def output_format(args: argparse.Namespace) -> str:
     return "text"
 
 
-RENDERERS = {"json": json_render.render, "sarif": sarif.render, "markdown": markdown.render,
-             "email": email_reply.render, "b4": b4check.render, "terse": b4check.terse, "html": html.render}
+# format -> (renderer module under reviewkit.render, function)
+RENDERERS = {"json": ("json", "render"), "sarif": ("sarif", "render"), "markdown": ("markdown", "render"),
+             "email": ("email_reply", "render"), "b4": ("b4check", "render"), "terse": ("b4check", "terse"),
+             "html": ("html", "render"), "text": ("lint_text", "render")}
+
+
+def renderer(fmt: str):
+    module, name = RENDERERS[fmt]
+    return getattr(importlib.import_module(f"reviewkit.render.{module}"), name)
 
 
 def _emit(args: argparse.Namespace, data: dict, parsed=None) -> None:
     fmt = output_format(args)
     if fmt in ("email", "html"):  # these need the patches' mails and diffs too
+        from ..render.report_data import report_data, thread_summary
         summary = thread_summary(parsed, data["errors"]) if fmt == "html" and parsed is not None else None
         data = report_data(parsed, data, summary)
-    render = RENDERERS.get(fmt)
     if fmt == "email":
         _emit_email(args, data)
         return
-    if render is not None:
-        text = render(data)
+    if fmt != "text":
+        text = renderer(fmt)(data)
     else:
         color = not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = lint_text.render({**data, "errors": []}, color=color)  # errors go to stderr
+        text = renderer("text")({**data, "errors": []}, color=color)  # errors go to stderr
     write_output(args, text, data["errors"], read_anything=bool(parsed is not None and parsed.messages))
 
 
 def _emit_email(args: argparse.Namespace, data: dict) -> None:
     """The replies, From --from (or git's identity); nothing written when there is nothing to say."""
-    text = email_reply.render(data, sender=args.sender, reproduce=_reproduce(args)) if data.get("report") else ""
+    text = renderer("email")(data, sender=args.sender, reproduce=_reproduce(args)) if data.get("report") else ""
     if not text:  # the errors (input problems, recipients left out) still go to stderr
         report_errors(data.get("errors", []))
         print("reviewkit: no findings to reply to: no mail written", file=sys.stderr)
@@ -189,12 +211,14 @@ def _git_identity(where: str) -> Optional[str]:
         except (OSError, subprocess.SubprocessError):
             return None
         values.append(r.stdout.strip() if r.returncode == 0 else "")
+    from ..render import mail
     return mail.address(*values) if values[1] else None
 
 
 def sender(args: argparse.Namespace) -> str:
     """The From: of reply mails: --from, else git's identity in the current directory, else in --tree,
     else a placeholder (said on stderr: send-email would otherwise go out under it)."""
+    from ..render import mail
     if args.sender:
         value = mail.parse_sender(args.sender)
         if value is None:

@@ -12,12 +12,8 @@ import argparse
 import os
 import re
 
-from ..render import html
-from ..render.report_data import report_data, thread_summary
 from .common import write_output
 from .lint import add_lint_arguments, exit_code, lint_input
-
-HELP = "one HTML page: findings on the diffs, the thread summary, rule docs"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,6 +32,8 @@ def default_output(inputs: list) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..render import html
+    from ..render.report_data import report_data, thread_summary
     if args.output == "-":
         args.output = None
     elif not args.output:

@@ -4,11 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..rules.loader import load_rules, rules_root_env
 from .common import write_output
 from .lint import add_rule_arguments
-
-HELP = "list the rules or explain one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,6 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..model import Errors
+    from ..rules.loader import load_rules, rules_root_env
     errors = Errors()
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
     if args.explain:

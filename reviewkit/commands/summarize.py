@@ -11,13 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..render import summary_markdown, summary_text
-from ..render.summary_data import summary_data
-from ..review import summarize
-from ..review.maintainers import MaintainersError, read_maintainers
 from .common import add_input_arguments, add_output_arguments, nothing_read, read_input, write_output
-
-HELP = "where a series stands: trailers, verdicts, open questions, action items, versions"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..render import summary_markdown, summary_text
+    from ..render.summary_data import summary_data
+    from ..review import summarize
+    from ..review.maintainers import MaintainersError, read_maintainers
     parsed = read_input(args)
     maintainers = None
     if args.tree:

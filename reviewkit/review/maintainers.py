@@ -8,6 +8,7 @@ excludes.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -20,31 +21,29 @@ class Section:
     title: str
     maintainers: tuple        # emails (lower case)
     reviewers: tuple
-    files: tuple              # (literal prefix, compiled pattern), ...
+    files: tuple              # (literal prefix, regex source), ...
     excludes: tuple
 
 
 def _glob(pattern: str) -> tuple:
-    """(literal prefix, regex): the prefix is a cheap first test before the regex."""
+    """(literal prefix, regex source): the prefix is a cheap first test before the regex, which is
+    compiled only then (MAINTAINERS has ~7,000 patterns; compiling them all cost 0.3 s of every lint)."""
     prefix = re.split(r"[*?]", pattern, 1)[0]
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(ch))
-    body = "".join(out)
+    body = re.escape(pattern).replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
     if pattern.endswith("/"):
-        return prefix, re.compile(body + ".*")
+        return prefix, body + ".*"
     if "*" in pattern or "?" in pattern:
-        return prefix, re.compile(body)
-    return prefix, re.compile(body + "(?:/.*)?")  # a file, or a directory without its trailing slash
+        return prefix, body
+    return prefix, body + "(?:/.*)?"  # a file, or a directory without its trailing slash
+
+
+@functools.lru_cache(maxsize=None)
+def _regex(source: str) -> "re.Pattern":
+    return re.compile(source)
 
 
 def _matches(patterns: tuple, path: str) -> bool:
-    return any(path.startswith(prefix) and rx.fullmatch(path) for prefix, rx in patterns)
+    return any(path.startswith(prefix) and _regex(rx).fullmatch(path) for prefix, rx in patterns)
 
 
 class Maintainers:
@@ -104,6 +103,7 @@ class Maintainers:
         return out
 
 
+@functools.lru_cache(maxsize=None)  # the same people maintain many sections
 def _email(value: str) -> str:
     return parseaddr(value)[1].lower()
 

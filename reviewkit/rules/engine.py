@@ -17,15 +17,12 @@ from typing import Iterable, Optional
 
 from ..code.analysis import Analysis
 from ..code.changes import FunctionChange, failed_hunk_functions
-from ..model import Errors, Finding
+from ..model import FILTERS, SEVERITY_RANK, Errors, Finding  # noqa: F401 (also rules.engine's names)
 from ..pipeline import Parsed
 from ..source.trees import NoTree, OverlayTree
 from .context import Context, patch_lines
 from .loader import LoadedRule
 from .waivers import Waiver, apply_waivers, trailer_waivers
-
-FILTERS = ("added", "function", "all")
-SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
 @dataclass
@@ -56,9 +53,10 @@ class Services:
     def index(self, ctx: Context):
         tree = ctx.tree or NoTree()
         if id(tree) not in self._index:
+            from ..code.diskcache import enabled
             from ..code.index import ParseCache, build_index
             try:
-                cache = ParseCache() if tree.kind != "none" else None
+                cache = ParseCache() if tree.kind != "none" and enabled() else None
             except OSError:
                 cache = None
             self._index[id(tree)] = build_index(tree, cache=cache)
@@ -79,7 +77,7 @@ class Services:
             if tree.kind == "none":
                 self._registry[key] = reg.default_registry()
             else:
-                self._registry[key] = reg.build_registry(tree, folders=reg.DEFAULT_FOLDERS if sites else ())
+                self._registry[key] = reg.cached_registry(tree, folders=reg.DEFAULT_FOLDERS if sites else ())
         return self._registry[key]
 
 
