@@ -137,6 +137,9 @@ def build(tmp: Path, count: int) -> Path:
     mails = [with_copy_ids(corpus[i % len(corpus)], i // len(corpus)) for i in range(count)]
     path = tmp / f"archive-{count}.git"
     build_public_inbox(path, mails)
+    # a served archive is packed (public-inbox repacks); loose objects would cost a file per read
+    progress("repacking")
+    subprocess.run(["git", "-C", str(path), "repack", "-adq"], check=True)
     return path
 
 
