@@ -53,7 +53,7 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
     read: list[Message] = []
     for msg in read_inputs(inputs, errors, repo_dir=repo_dir, stdin=stdin, input_format=input_format,
                            lookup=lookup, expect=expect):
-        read.append(msg)
+        read.append(replace(msg, headers=_addressing(msg.headers)) if summary_only else msg)
         if progress is not None and len(read) % 500 == 0:
             progress(len(read))
     messages, duplicates = dedupe(_real_first(read), errors)
@@ -100,6 +100,17 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
     if any(m.repairs for m in messages):
         stats["patches_repaired"] = sum(1 for p in patches.values() if p.repairs)
     return Parsed(inputs, messages, subjects, kinds, patches, threads, parent, series, errors, stats, quoted)
+
+
+# Headers kept in a summary-only parse: who, what, when and MIME (threading is in the Message's
+# fields). The rest (Received, DKIM, ARC, To/Cc, References...) is most of a list mail's header
+# bytes, and nothing after parsing reads them.
+_ADDRESSING = frozenset(("from", "subject", "date", "message-id", "mime-version", "content-type",
+                         "content-transfer-encoding"))
+
+
+def _addressing(headers: tuple) -> tuple:
+    return tuple(h for h in headers if h[0].lower() in _ADDRESSING)
 
 
 _ADDED, _REMOVED = Line("+", "", None, None), Line("-", "", None, None)
