@@ -69,16 +69,19 @@ def work_stdlib(path: str, out: str) -> int:
 
 
 def _parse(fmt: str):
-    def work(path: str, out: str) -> int:
+    def work(path: str, out_name: str) -> int:
         from reviewkit.cli import main
-        rc = main(["parse", "--format", fmt, path, "-o", out])
+        out = Path(out_name)
+        rc = main(["parse", "--format", fmt, path, "-o", str(out)])
         if rc:
             raise SystemExit(f"reviewkit parse exited {rc}")
+        # the count from the output's end (stats come last), without loading it into this process
         with open(out, "rb") as f:
-            if fmt == "jsonl":
-                last = f.readlines()[-1]
-                return json.loads(last)["stats"]["messages_read"]
-            return json.load(f)["stats"]["messages_read"]
+            f.seek(max(0, out.stat().st_size - 65536))
+            tail = f.read().decode("utf-8", "replace")
+        if fmt == "jsonl":
+            return json.loads(tail.splitlines()[-1])["stats"]["messages_read"]
+        return json.loads(tail[tail.rindex('"stats": '):].split(": ", 1)[1][:-2])["messages_read"]
     return work
 
 

@@ -17,6 +17,9 @@ import pygit2
 from ..model import Errors
 
 
+MAPPED_LIMIT = 64 << 20
+
+
 def is_public_inbox(path: str) -> bool:
     if os.path.isdir(os.path.join(path, "git")) and any(
             n.endswith(".git") for n in os.listdir(os.path.join(path, "git"))):
@@ -42,6 +45,9 @@ def read_public_inbox(path: str, errors: Errors,
     with the cache on, memory grows with the archive instead of staying flat.
     """
     pygit2.settings.enable_caching(False)
+    # pack files are mapped in windows, up to 8 GiB by default: those pages are this process's
+    # memory too, and reading an archive once needs only a few windows
+    pygit2.settings.mwindow_mapped_limit = min(pygit2.settings.mwindow_mapped_limit, MAPPED_LIMIT)
     try:
         epochs = list(_message_blobs(path, errors))
         if expect is not None:
