@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Callable, Iterable, Optional
 
 from .ingest import read_inputs
-from .model import Errors, Message, Patch, Series, Subject, Thread
+from .model import Errors, Line, Message, Patch, Series, Subject, Thread
 from .patches import parse_diff, parse_patch
 from .series import attach_followup_trailers, classify, find_naked_covers, group_series, subjects_for
 from .threads import build_threads, dedupe
@@ -39,19 +39,23 @@ class Parsed:
 def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_dir: Optional[str] = None,
                  stdin: Optional[BinaryIO] = None,
                  progress: Optional[Callable[[int], None]] = None, input_format: Optional[str] = None,
-                 lookup: Optional[Callable[[str], Optional[str]]] = None) -> Parsed:
+                 lookup: Optional[Callable[[str], Optional[str]]] = None, summary_only: bool = False,
+                 expect: Optional[Callable[[int], None]] = None) -> Parsed:
     """Read and parse. `input_format` forces how files are read ("auto" sniffs); `lookup(path)`
-    gives a file's text at the base, to repair diffs damaged by web archives exactly."""
+    gives a file's text at the base, to repair diffs damaged by web archives exactly.
+
+    `summary_only`: patches keep what `parse` shows (files, hunk headers, line counts, trailers),
+    not their diff text, and no decoded body stays in memory; with a public-inbox archive the
+    mails' bytes are not kept either (read again from git when needed), so memory stays far
+    below the archive's size. `expect(n)` hears an archive's message count before reading."""
     errors = errors if errors is not None else Errors()
     inputs = list(inputs)
     read: list[Message] = []
     for msg in read_inputs(inputs, errors, repo_dir=repo_dir, stdin=stdin, input_format=input_format,
-                           lookup=lookup):
-        read.append(msg)
+                           lookup=lookup, expect=expect):
+        read.append(replace(msg, headers=_addressing(msg.headers)) if summary_only else msg)
         if progress is not None and len(read) % 500 == 0:
             progress(len(read))
-    if progress is not None:
-        progress(-1)
     messages, duplicates = dedupe(_real_first(read), errors)
     subjects = subjects_for(messages)
     patches: dict[str, Patch] = {}
@@ -71,7 +75,12 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
                        f"subject says patch {s.counter}/{s.total} but the mail has no diff "
                        "(truncated, or the diff was mangled)")
         if kind == "patch" and patch is not None:
-            patches[m.msgid] = replace(patch, repairs=m.repairs) if m.repairs else patch
+            patch = replace(patch, repairs=m.repairs) if m.repairs else patch
+            patches[m.msgid] = patch_summary(patch) if summary_only else patch
+        if summary_only:
+            m.__dict__.pop("_body", None)  # decoded again if a later stage asks (replies' trailers)
+    if progress is not None:
+        progress(-1)
     find_naked_covers(messages, subjects, kinds)
     threads, parent = build_threads(messages)
     series = group_series(messages, subjects, kinds, parent, patches, errors)
@@ -91,6 +100,29 @@ def parse_inputs(inputs: Iterable[str], errors: Optional[Errors] = None, repo_di
     if any(m.repairs for m in messages):
         stats["patches_repaired"] = sum(1 for p in patches.values() if p.repairs)
     return Parsed(inputs, messages, subjects, kinds, patches, threads, parent, series, errors, stats, quoted)
+
+
+# Headers kept in a summary-only parse: who, what, when and MIME (threading is in the Message's
+# fields). The rest (Received, DKIM, ARC, To/Cc, References...) is most of a list mail's header
+# bytes, and nothing after parsing reads them.
+_ADDRESSING = frozenset(("from", "subject", "date", "message-id", "mime-version", "content-type",
+                         "content-transfer-encoding"))
+
+
+def _addressing(headers: tuple) -> tuple:
+    return tuple(h for h in headers if h[0].lower() in _ADDRESSING)
+
+
+_ADDED, _REMOVED = Line("+", "", None, None), Line("-", "", None, None)
+
+
+def patch_summary(p: Patch) -> Patch:
+    """A patch as `parse` shows it: each hunk keeps its header and one shared `+`/`-` Line per
+    changed line (so `added`/`removed` still count), not the text; the diff text is dropped."""
+    files = tuple(replace(f, hunks=tuple(
+        replace(h, lines=tuple(_ADDED if ln.kind == "+" else _REMOVED for ln in h.lines if ln.kind in "+-"))
+        for h in f.hunks)) for f in p.files)
+    return replace(p, files=files, diff="")
 
 
 def _real_first(read: list[Message]) -> list[Message]:

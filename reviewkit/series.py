@@ -257,7 +257,9 @@ def attach_followup_trailers(series: list[Series], messages: dict[str, Message],
         found = []
         for mid in subtree(root):
             m = messages[mid]
-            found.extend(parse_followup_trailers(m.body, m.msgid, m.sender))
+            # read, not kept: over a whole archive the replies' bodies would all stay in memory
+            body = m.__dict__.get("_body")
+            found.extend(parse_followup_trailers(m.body_loader() if body is None else body, m.msgid, m.sender))
         return tuple(found)
 
     updated = dict(patches)

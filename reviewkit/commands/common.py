@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import time
 import sys
-from typing import Callable, Optional
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 
 class UserError(Exception):
@@ -67,7 +68,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
                         "view), collapsed (text with its newlines collapsed)")
 
 
-def read_input(args: argparse.Namespace):
+def read_input(args: argparse.Namespace, summary_only: bool = False):
     """parse_inputs() as every command calls it: --tree is also the repository of revision
     ranges and the text that repairs patches a web archive damaged; --input-format if offered."""
     from ..pipeline import parse_inputs
@@ -81,8 +82,10 @@ def read_input(args: argparse.Namespace):
         from ..source.trees import open_tree
         tree, _ = open_tree(args.tree, getattr(args, "base", None))
         lookup = tree.read_text if tree.kind != "none" else None
-    return parse_inputs(args.inputs, repo_dir=getattr(args, "tree", None), progress=progress_printer(args),
-                        input_format=getattr(args, "input_format", "auto"), lookup=lookup)
+    progress = progress_printer(args)
+    return parse_inputs(args.inputs, repo_dir=getattr(args, "tree", None), progress=progress,
+                        input_format=getattr(args, "input_format", "auto"), lookup=lookup,
+                        summary_only=summary_only, expect=progress.expect if progress else None)
 
 
 def nothing_read(args: argparse.Namespace, parsed) -> int:
@@ -93,12 +96,15 @@ def nothing_read(args: argparse.Namespace, parsed) -> int:
     return 2
 
 
-def write_output(args: argparse.Namespace, text: str, errors=(), read_anything: bool = True) -> None:
-    """Write the output, and every error on stderr (one line each, then a count) whatever the format,
+def write_output(args: argparse.Namespace, text: Union[str, Iterable[str]], errors=(),
+                 read_anything: bool = True) -> None:
+    """Write the output (a string, or pieces of one written as they come, so a whole archive's
+    JSON is never one string), and every error on stderr (one line each, then a count) whatever the format,
     so a CI log shows them. When nothing could be read, no -o file is written (only stdout is)."""
     report_errors(errors)
     if not args.output:
-        _write(sys.stdout, text)
+        for chunk in _batches(text):
+            _write(sys.stdout, chunk)
         return
     if not read_anything:
         print(f"reviewkit: nothing could be read; {args.output} not written", file=sys.stderr)
@@ -106,11 +112,28 @@ def write_output(args: argparse.Namespace, text: str, errors=(), read_anything: 
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with open(args.output, "wb") as fh:
-            fh.write(text.encode("utf-8", "replace"))
+            for chunk in _batches(text):
+                fh.write(chunk.encode("utf-8", "replace"))
     except OSError as exc:
         raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(f"reviewkit: wrote {args.output}", file=sys.stderr)
+
+
+def _batches(text: Union[str, Iterable[str]], size: int = 1 << 20) -> Iterator[str]:
+    if isinstance(text, str):
+        yield text
+        return
+    batch: list[str] = []
+    held = 0
+    for piece in text:
+        batch.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(batch)
+            batch, held = [], 0
+    if batch:
+        yield "".join(batch)
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -144,20 +167,37 @@ def _write(stream, text: str) -> None:
     buffer.flush()
 
 
-def progress_printer(args: argparse.Namespace) -> Optional[Callable[[int], None]]:
-    """Progress on stderr for long reads, only when a person is watching.
+class _Progress:
+    """`reviewkit: 12,500/59,973 messages read, 4,100 msg/s, ETA 0:11` on one stderr line.
 
-    Called with a running count, and with -1 when reading is done (to end the line).
-    """
-    if args.quiet or not sys.stderr.isatty():
-        return None
-    shown = [False]
+    Called with a running count, and with -1 when reading is done (to end the line);
+    `expect(n)` gives the total when the input knows it (a public-inbox archive)."""
 
-    def show(count: int) -> None:
+    def __init__(self) -> None:
+        self.total: Optional[int] = None
+        self.start = time.monotonic()
+        self.shown = False
+
+    def expect(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, count: int) -> None:
         if count < 0:
-            if shown[0]:
+            if self.shown:
                 print(file=sys.stderr)
             return
-        shown[0] = True
-        print(f"\rreviewkit: {count} messages read...", end="", file=sys.stderr, flush=True)
-    return show
+        self.shown = True
+        rate = count / max(time.monotonic() - self.start, 1e-6)
+        done = f"{count:,}/{self.total:,}" if self.total else f"{count:,}"
+        eta = ""
+        if self.total and rate > 0 and count <= self.total:
+            left = int((self.total - count) / rate)
+            eta = f", ETA {left // 60}:{left % 60:02d}"
+        print(f"\rreviewkit: {done} messages read, {rate:,.0f} msg/s{eta}   ", end="", file=sys.stderr, flush=True)
+
+
+def progress_printer(args: argparse.Namespace) -> Optional[_Progress]:
+    """Progress on stderr for long reads, only when a person is watching."""
+    if args.quiet or not sys.stderr.isatty():
+        return None
+    return _Progress()

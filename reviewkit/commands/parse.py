@@ -8,9 +8,9 @@ current directory.
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..code.analysis import analyse
+from ..render import json as render_json
 from ..render import parse_text
 from ..render.code_data import code_data
 from ..render.data import parse_data
@@ -27,17 +27,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="REV", help="with a git --tree: apply at REV (default: the series' base-commit, "
                                                  "else HEAD)")
     add_input_arguments(p)
-    add_output_arguments(p, formats=("text", "json"))
+    add_output_arguments(p, formats=("text", "json", "jsonl"))
 
 
 def run(args: argparse.Namespace) -> int:
-    parsed = read_input(args)
-    data = parse_data(parsed)
+    # without --tree nothing needs a patch's diff text or a mail's body after parsing: keep only
+    # what is shown, so a whole archive fits in memory
+    parsed = read_input(args, summary_only=not args.tree)
+    data = parse_data(parsed, lazy=not args.tree and args.format != "text")
     if args.tree:
         data.update(code_data(analyse(parsed, args.tree, args.base)))
         data["errors"] = [e.as_dict() for e in parsed.errors]  # applying adds its own
     if args.format == "json":
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        text = render_json.stream(data)
+    elif args.format == "jsonl":
+        text = render_json.jsonl(data)
     else:
         text = parse_text.render({**data, "errors": []})  # errors go to stderr
     write_output(args, text, data["errors"], read_anything=bool(parsed.messages))

@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 import zlib
-from typing import BinaryIO, Iterable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional
 
 from ..model import Errors, Message, Person, Source
 from . import gitlog, gitsrc, web
@@ -37,13 +37,15 @@ _MAIL_FIRST = re.compile(rb"^(from|to|cc|subject|date|message-id|return-path|rec
 class _Options:
     """How to read: a forced input format, and the source tree lookup for repairing web captures."""
 
-    def __init__(self, input_format: Optional[str] = None, lookup: Optional[web.repair.Lookup] = None):
+    def __init__(self, input_format: Optional[str] = None, lookup: Optional[web.repair.Lookup] = None,
+                 expect: Optional[Callable[[int], None]] = None):
         if input_format in (None, "auto"):
             input_format = None
         elif input_format not in INPUT_FORMATS:
             raise ValueError(f"unknown input format {input_format!r} (one of {', '.join(INPUT_FORMATS)})")
         self.input_format = input_format
         self.lookup = lookup
+        self.expect = expect  # told how many messages an archive holds, before reading them
 
 
 _AUTO = _Options()
@@ -51,10 +53,12 @@ _AUTO = _Options()
 
 def read_inputs(inputs: Iterable[str], errors: Errors, repo_dir: Optional[str] = None,
                 stdin: Optional[BinaryIO] = None, input_format: Optional[str] = None,
-                lookup: Optional[web.repair.Lookup] = None) -> Iterator[Message]:
+                lookup: Optional[web.repair.Lookup] = None,
+                expect: Optional[Callable[[int], None]] = None) -> Iterator[Message]:
     """Messages from every input. `input_format` forces how files are read (see INPUT_FORMATS);
-    `lookup(path)` gives a file's text at the base, to repair damaged diffs in web captures."""
-    opts = _Options(input_format, lookup)
+    `lookup(path)` gives a file's text at the base, to repair damaged diffs in web captures;
+    `expect(n)` hears how many messages a public-inbox archive holds before they are read."""
+    opts = _Options(input_format, lookup, expect)
     for spec in inputs:
         yield from read_input(spec, errors, repo_dir=repo_dir, stdin=stdin, opts=opts)
 
@@ -237,8 +241,8 @@ def bare_diff_message(raw: bytes, name: str, where: str) -> Message:
 
 def read_directory(path: str, errors: Errors, opts: _Options = _AUTO) -> Iterator[Message]:
     if gitsrc.is_public_inbox(path):
-        for where, raw in gitsrc.read_public_inbox(path, errors):
-            msg = parse_message(raw, Source(path, where), errors)
+        for where, raw, reload in gitsrc.read_public_inbox(path, errors, opts.expect):
+            msg = parse_message(raw, Source(path, where), errors, reload=reload)
             if msg is not None:
                 yield msg
         return

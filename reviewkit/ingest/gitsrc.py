@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import pygit2
 
 from ..model import Errors
+
+
+MAPPED_LIMIT = 64 << 20
 
 
 def is_public_inbox(path: str) -> bool:
@@ -32,20 +35,36 @@ def _epochs(path: str) -> list[str]:
     return [path]
 
 
-def read_public_inbox(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
-    """Yield (where, raw mail) for every message, oldest first.
+def read_public_inbox(path: str, errors: Errors,
+                      expect: Optional[Callable[[int], None]] = None) -> Iterator[tuple[str, bytes, Callable[[], bytes]]]:
+    """Yield (where, raw mail, reload) for every message, oldest first; `reload()` reads the
+    mail again from its blob, so a caller need not keep the bytes. `expect(n)` is told the
+    number of messages before the first is read (for a progress ETA).
 
     libgit2's object cache is off while reading: every object is read once, and
     with the cache on, memory grows with the archive instead of staying flat.
     """
     pygit2.settings.enable_caching(False)
+    # pack files are mapped in windows, up to 8 GiB by default: those pages are this process's
+    # memory too, and reading an archive once needs only a few windows
+    pygit2.settings.mwindow_mapped_limit = min(pygit2.settings.mwindow_mapped_limit, MAPPED_LIMIT)
     try:
-        yield from _read_epochs(path, errors)
+        epochs = list(_message_blobs(path, errors))
+        if expect is not None:
+            expect(sum(len(blobs) for _, _, blobs in epochs))
+        for repo, name, blobs in epochs:
+            for where, oid in blobs:
+                yield f"{name} commit {where}", repo.odb.read(oid)[1], _reader(repo, oid)
     finally:
         pygit2.settings.enable_caching(True)
 
 
-def _read_epochs(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
+def _reader(repo: pygit2.Repository, oid: pygit2.Oid) -> Callable[[], bytes]:
+    return lambda: repo.odb.read(oid)[1]
+
+
+def _message_blobs(path: str, errors: Errors) -> Iterator[tuple[pygit2.Repository, str, list]]:
+    """Per epoch: (repository, name, [(short commit id, blob id of `m`), ...]) oldest first."""
     for epoch in _epochs(path):
         try:
             repo = pygit2.Repository(epoch)
@@ -54,21 +73,19 @@ def _read_epochs(path: str, errors: Errors) -> Iterator[tuple[str, bytes]]:
             continue
         if repo.head_is_unborn:
             continue
-        # An archive's history is a straight line: collect the ids newest-first along
-        # first parents (a reverse walk would make libgit2 hold every commit first).
-        ids = []
+        # An archive's history is a straight line: walk first parents newest-first
+        # (a reverse walk would make libgit2 hold every commit first).
+        blobs = []
         commit = repo[repo.head.target]
         while True:
-            ids.append(commit.id)
+            tree = commit.tree
+            if "m" in tree:  # else a deletion ("d") or an unrelated commit
+                blobs.append((str(commit.id)[:12], tree["m"].id))
             if not commit.parent_ids:
                 break
             commit = repo[commit.parent_ids[0]]
-        for oid in reversed(ids):
-            commit = repo[oid]
-            tree = commit.tree
-            if "m" not in tree:
-                continue  # a deletion ("d") or an unrelated commit
-            yield f"{os.path.basename(epoch)} commit {str(commit.id)[:12]}", tree["m"].data
+        blobs.reverse()
+        yield repo, os.path.basename(epoch), blobs
 
 
 def looks_like_revision_range(spec: str) -> bool:

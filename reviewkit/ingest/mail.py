@@ -19,7 +19,7 @@ from email import message_from_bytes
 from email.header import decode_header
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Optional
+from typing import Callable, Optional
 
 from ..model import Errors, Message, Person, Source
 
@@ -234,8 +234,11 @@ def synthetic_msgid(raw: bytes) -> str:
     return f"<{hashlib.sha1(raw).hexdigest()[:20]}@reviewkit.invalid>"
 
 
-def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Message]:
-    """Build a Message from one mail's bytes; None (with an error) when it is not a mail."""
+def parse_message(raw: bytes, source: Source, errors: Errors,
+                  reload: Optional[Callable[[], bytes]] = None) -> Optional[Message]:
+    """Build a Message from one mail's bytes; None (with an error) when it is not a mail.
+    With `reload` (the mail's bytes read again, e.g. from its git blob) the Message keeps
+    no bytes: its body is read back when asked for, so a whole archive is not held at once."""
     head, body = split_head_body(raw)
     if len(head) > MAX_HEAD:
         errors.add(source.input, source.where, f"header block is {len(head)} bytes; not a mail, skipped")
@@ -286,7 +289,11 @@ def parse_message(raw: bytes, source: Source, errors: Errors) -> Optional[Messag
     ctype = wanted.get("content-type", "")
     cte = wanted.get("content-transfer-encoding", "")
     # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
-    if _params(ctype)[0].startswith("multipart/"):
+    if reload is not None:
+        def load_body() -> str:
+            again = reload()
+            return decode_body(again, split_head_body(again)[1], ctype, cte, source, errors)
+    elif _params(ctype)[0].startswith("multipart/"):
         def load_body() -> str:
             return decode_body(raw, body, ctype, cte, source, errors)
     else:

@@ -87,16 +87,19 @@ def series_data(s: Series, index: int) -> dict:
     }
 
 
-def parse_data(parsed: Parsed) -> dict:
+def parse_data(parsed: Parsed, lazy: bool = False) -> dict:
+    """`lazy`: the long lists are generators, made as they are written (a whole archive's
+    dicts are never all held at once)."""
+    seq = iter if lazy else list
     return {
         "version": __version__,
         "command": "parse",
         "inputs": parsed.inputs,
         "errors": [e.as_dict() for e in parsed.errors],
-        "messages": [message_data(m, parsed.kinds[m.msgid], parsed.subjects[m.msgid], parsed.quoted_diffs.get(m.msgid))
-                     for m in parsed.messages],
-        "threads": [thread_data(t) for t in parsed.threads],
-        "series": [series_data(s, i) for i, s in enumerate(parsed.series)],
-        "patches": [patch_data(parsed.patches[m.msgid]) for m in parsed.messages if m.msgid in parsed.patches],
+        "messages": seq(message_data(m, parsed.kinds[m.msgid], parsed.subjects[m.msgid],
+                                     parsed.quoted_diffs.get(m.msgid)) for m in parsed.messages),
+        "threads": seq(thread_data(t) for t in parsed.threads),
+        "series": seq(series_data(s, i) for i, s in enumerate(parsed.series)),
+        "patches": seq(patch_data(parsed.patches[m.msgid]) for m in parsed.messages if m.msgid in parsed.patches),
         "stats": parsed.stats,
     }
