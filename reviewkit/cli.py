@@ -1,7 +1,8 @@
 """The `reviewkit` command: parse arguments, dispatch to reviewkit.commands.<name>.
 
 Exit codes: 0 fine; 1 findings at or above --fail-on; 2 usage or input error
-(nothing could be analysed); 3 an internal error (a bug: please report it).
+(nothing could be analysed); 3 an internal error (a bug: please report it);
+4 (lint) no finding decided it but a patch was not analysed whole (did not apply).
 """
 from __future__ import annotations
 
