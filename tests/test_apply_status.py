@@ -170,3 +170,18 @@ def test_tree_rules_say_nothing_about_code_a_failed_hunk_changes(fixtures, capsy
     first, second = (p["apply"] for p in data["patches"].values())
     assert first["status"] == "applied" and first["analysis"]["tree_rules"] == "ran"
     assert second["status"] == "partial" and second["analysis"]["tree_rules"] == "skipped"
+
+
+def test_the_report_places_a_finding_by_the_patch_s_own_line(fixtures):
+    """A patch applied 10 lines further down the tree: the finding's tree line is 10 more than the diff
+    shows, and the HTML report puts it under the diff line the patch numbers (patch_line)."""
+    from reviewkit.render.report_data import _place
+    parsed = parse_inputs([str(fixtures / "example" / "device-exclusive-series.mbox")])
+    patch = next(p for p in parsed.patches.values() if p.subject.counter == 2)
+    fd = next(fd for fd in patch.files if fd.new_path == "mm/memory.c")
+    target = next(ln for h in fd.hunks for ln in h.lines if ln.kind == "+")
+    finding = {"path": "mm/memory.c", "line": target.new_line + 10, "patch_line": target.new_line,
+               "end_line": target.new_line + 10, "severity": "error", "side": "after"}
+    at = _place(patch, [(0, finding)], "findings")["at"]
+    ((fi, hi, li),) = at
+    assert patch.files[fi].hunks[hi].lines[li] is target

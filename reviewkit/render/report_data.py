@@ -58,7 +58,9 @@ def _place(patch: Patch, items: list, key: str) -> dict:
         if not f["path"] or not f["line"]:
             continue
         before = f.get("side") == "before"
-        first, last = f["line"], max(f["line"], f.get("end_line") or f["line"])
+        # the diff numbers lines as the patch does: where it applied at an offset, the tree's differ
+        first = f.get("patch_line") or f["line"]
+        last = first + max(0, (f.get("end_line") or f["line"]) - f["line"])
         spots = []
         for fi, fd in enumerate(patch.files):
             if (fd.old_path if before else fd.new_path) != f["path"]:
