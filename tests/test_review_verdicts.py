@@ -10,7 +10,7 @@ from reviewkit.model import Person
 from reviewkit.pipeline import parse_inputs
 from reviewkit.review import summarize
 from reviewkit.review.context import is_bot
-from reviewkit.review.maintainers import Maintainers, MaintainersError, read_maintainers
+from reviewkit.maintainers import Maintainers, MaintainersError, read_maintainers
 
 from tests.conftest import FIXTURES
 

@@ -21,7 +21,7 @@ from email.utils import format_datetime, getaddresses
 from typing import Optional
 
 from .. import __version__
-from ..render.email_reply import FOOTER, _body, _wrap
+from ..render.email_reply import FOOTER, patch_body, wrap
 from ..render.fmt import counts_text, plural
 from ..render.mail import Parent, as_text, reply
 from .sources import BOT_HEADER
@@ -34,15 +34,15 @@ def _apply_lines(applied: dict) -> list:
     """How a patch applied, when not plainly (status, failed hunks, what the rules could not read)."""
     if applied.get("status") in (None, "applied", "no-tree"):
         return []
-    out = _wrap(applied.get("summary") or applied["status"], " " * 10, "status:   ")
+    out = wrap(applied.get("summary") or applied["status"], " " * 10, "status:   ")
     failed = applied.get("failed_hunks") or []
     for h in failed[:FAILED_HUNKS_SHOWN]:
-        out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", " " * 10, " " * 10)
+        out += wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", " " * 10, " " * 10)
     if len(failed) > FAILED_HUNKS_SHOWN:
-        out += _wrap(f"and {len(failed) - FAILED_HUNKS_SHOWN} more hunks (the report lists them all)",
+        out += wrap(f"and {len(failed) - FAILED_HUNKS_SHOWN} more hunks (the report lists them all)",
                      " " * 10, " " * 10)
     if (applied.get("analysis") or {}).get("note"):
-        out += _wrap(applied["analysis"]["note"], " " * 10, "note:     ")
+        out += wrap(applied["analysis"]["note"], " " * 10, "note:     ")
     return out
 
 
@@ -53,7 +53,7 @@ def _patch_section(patch: dict, data: dict, rules: dict, reproduce: str) -> list
     label = f"[PATCH {patch['counter']}/{patch['total']}] " if patch.get("counter") else ""
     head = ["", f"On {label}{patch['title']}:", ""]
     if patch["findings"]:
-        text = _body(patch, data, rules, reproduce).rstrip("\n")
+        text = patch_body(patch, data, rules, reproduce).rstrip("\n")
         return head + text[:text.rindex("\n-- \n")].split("\n")[2:]
     status = _apply_lines((data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {})
     return head + status if status else []
@@ -70,18 +70,18 @@ def body(rev, notes: list, report_url: Optional[str] = None) -> str:
     c = {s: sum(1 for f in findings if f["severity"] == s) for s in ("error", "warning", "note")}
     trees = "; ".join((data.get("tree") or {}).get("sources", [])) or "no source tree (hunks only)"
     out = [f"Hi {name[0]}," if name and "@" not in name[0] else "Hi,", ""]
-    out += _wrap(f"reviewkit {__version__} reviewed v{series['version']} of this series "
+    out += wrap(f"reviewkit {__version__} reviewed v{series['version']} of this series "
                  f"({plural(len(patches), 'patch', 'patches')}) against {trees}: "
                  f"{counts_text(c, zero='no findings')}.")
     for note in notes:
-        out += [""] + _wrap(note)
+        out += [""] + wrap(note)
     # the series as anyone can fetch it from the list and check it again
     anchor = series["cover"]["msgid"] if series.get("cover") else patches[0]["msgid"]
     reproduce = f"b4 am -o - {shlex.quote(anchor.strip('<>'))} | reviewkit lint - --tree TREE"
     states = {rev.apply["patches"][p["msgid"]]["status"] for p in patches}
     if states == {"failed"}:  # one paragraph instead of a status block per patch
         first = next((pr for p in patches for pr in rev.apply["patches"][p["msgid"]]["problems"]), "")
-        out += [""] + _wrap(f"None of the patches applies to this tree, so only the hunks themselves were "
+        out += [""] + wrap(f"None of the patches applies to this tree, so only the hunks themselves were "
                             f"checked. The first hunk that failed: {first}. (A base-commit: line, as "
                             f"git format-patch --base writes it, lets a git tree be read at the right base.)")
         for p in patches:

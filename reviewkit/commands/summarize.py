@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ..render import summary_markdown, summary_text
     from ..render.summary_data import summary_data
     from ..review import summarize
-    from ..review.maintainers import MaintainersError, read_maintainers
+    from ..maintainers import MaintainersError, read_maintainers
     parsed = read_input(args)
     maintainers = None
     if args.tree:

@@ -52,7 +52,7 @@ WIDTH = 72
 FOOTER = "reviewkit {version} (automated review); to silence one: Reviewkit-Waive: ID why"
 
 
-def _wrap(text: str, indent: str = "", first: Optional[str] = None) -> list:
+def wrap(text: str, indent: str = "", first: Optional[str] = None) -> list:
     return textwrap.wrap(" ".join(plain_text(text).split()), WIDTH, initial_indent=indent if first is None else first,
                          subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False) or [indent.rstrip()]
@@ -60,14 +60,14 @@ def _wrap(text: str, indent: str = "", first: Optional[str] = None) -> list:
 
 def _comment(f: dict, rules: dict) -> list:
     low = " (low confidence: the code did not parse cleanly)" if f.get("confidence") == "low" else ""
-    out = _wrap(f"{f['message']}{low}.".replace("..", "."))
+    out = wrap(f"{f['message']}{low}.".replace("..", "."))
     summary = rules.get(f["rule"], {}).get("summary")
     if summary and summary.lower() not in f["message"].lower():
-        out += _wrap(f"(The rule: {summary}.)".replace("..", "."))
+        out += wrap(f"(The rule: {summary}.)".replace("..", "."))
     if f.get("suggestion"):
-        out += [""] + _wrap(f"Suggested fix: {f['suggestion']}")
+        out += [""] + wrap(f"Suggested fix: {f['suggestion']}")
     for r in f.get("related") or []:
-        out += _wrap(f"See also {where(r)}: {r.get('note') or ''}")
+        out += wrap(f"See also {where(r)}: {r.get('note') or ''}")
     out.append(f"[{f['rule']}, {f['severity']}, id {f['fingerprint']}]")
     return out
 
@@ -237,7 +237,7 @@ def _tldr(patch: dict, findings: list, first: dict) -> list:
     for n in patch["findings"]:
         f = findings[n]
         at = f"{f['path']}:{first[n]}" if n in first else where(f)
-        out += _wrap(f"{at}: {LEVEL[f['severity']]}: {f['message']} [{f['rule']}]", indent="    ", first="  ")
+        out += wrap(f"{at}: {LEVEL[f['severity']]}: {f['message']} [{f['rule']}]", indent="    ", first="  ")
     return out
 
 
@@ -247,22 +247,22 @@ def _context(patch: dict, data: dict, reproduce: Optional[str]) -> list:
     tree = data.get("tree") or {}
     sources = [s for s in tree.get("sources") or [] if s != "no source tree"]
     pad = " " * 11
-    out = _wrap("; ".join(sources) if sources else "none: checked from the hunks alone (no --tree)", pad,
+    out = wrap("; ".join(sources) if sources else "none: checked from the hunks alone (no --tree)", pad,
                 "base:      ")
     applied = patch.get("apply") or (data.get("patches", {}).get(patch["msgid"]) or {}).get("apply") or {}
     if applied.get("status") not in (None, "no-tree"):
-        out += _wrap(applied.get("summary") or applied["status"], pad, "status:    ")
+        out += wrap(applied.get("summary") or applied["status"], pad, "status:    ")
         for h in applied.get("failed_hunks") or []:
-            out += _wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", pad, "           ")
+            out += wrap(f"{h['file']} hunk {h['hunk']}: {h['reason']}", pad, "           ")
         if (applied.get("analysis") or {}).get("note"):
-            out += _wrap(applied["analysis"]["note"], pad, "note:      ")
+            out += wrap(applied["analysis"]["note"], pad, "note:      ")
     else:  # no apply data: the run's errors that name this patch (a hunk that did not apply)
         for e in data.get("errors") or []:
             if patch["msgid"] in (e.get("where") or ""):
-                out += _wrap(e["message"], pad, "note:      ")
+                out += wrap(e["message"], pad, "note:      ")
     if reproduce is None:
         reproduce = shlex.join(["reviewkit", "lint", *data.get("inputs", [])]) + (" --tree TREE" if sources else "")
-    out += _wrap(reproduce, pad, "reproduce: ")
+    out += wrap(reproduce, pad, "reproduce: ")
     return out
 
 
@@ -272,7 +272,9 @@ def _greeting(patch: dict) -> str:
     return f"Hi {first}," if first else "Hi,"
 
 
-def _body(patch: dict, data: dict, rules: dict, reproduce: Optional[str]) -> str:
+def patch_body(patch: dict, data: dict, rules: dict, reproduce: Optional[str]) -> str:
+    """The reply text for one patch (greeting, findings in short, base/status lines, quoted hunks with the
+    comments under them); the bot joins these into one reply per series."""
     findings = data["findings"]
     spots, first, unplaced = _placements(patch, findings)
     log_items = [findings[i] for i in patch["findings"] if not findings[i]["path"]]
@@ -309,7 +311,7 @@ def replies(data: dict, sender: str = PLACEHOLDER_FROM, reproduce: Optional[str]
     """One reply per patch with findings; recipients that cannot be written go to data["errors"]."""
     rules = {r["id"]: r for r in data.get("rules", [])}
     errors = data.setdefault("errors", [])
-    return [reply(_parent(p), _body(p, data, rules, reproduce), sender, errors=errors,
+    return [reply(_parent(p), patch_body(p, data, rules, reproduce), sender, errors=errors,
                   extra_headers=[("X-Reviewkit-Findings", str(len(p["findings"])))])
             for p in data["report"]["patches"] if p["findings"]]
 

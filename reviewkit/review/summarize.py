@@ -12,7 +12,7 @@ from ..trailers import parse_followup_trailers
 from . import actions, questions
 from .anchors import PatchIndex, anchor_from_quote
 from .context import Context, is_bot
-from .maintainers import Maintainers
+from ..maintainers import Maintainers
 from .model import (ActionItem, Anchor, Comment, Outcome, PatchLink, PatchSummary, Question, Quote, SeriesSummary,
                     Summary, Verdict, Where, Why)
 from .text import norm, own_text, shorten
@@ -501,7 +501,7 @@ def _with_outcomes(run: _Run, summaries: list) -> list:
 def summarize(parsed: Parsed, tree_maintainers: Optional[Maintainers] = None) -> Summary:
     """The review state of every series in `parsed`.
 
-    `tree_maintainers` is a parsed MAINTAINERS file (see review.maintainers.read_maintainers);
+    `tree_maintainers` is a parsed MAINTAINERS file (see reviewkit.maintainers.read_maintainers);
     with it, participants who maintain a touched path get the "maintainer" role.
     """
     started = time.perf_counter()

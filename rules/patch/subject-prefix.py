@@ -47,7 +47,7 @@ import os
 import re
 from collections import OrderedDict
 
-from reviewkit.review.maintainers import Maintainers
+from reviewkit.maintainers import Maintainers
 from reviewkit.rules import Rule
 
 RULE = Rule(id="patch/subject-prefix", severity="warning", scope="patch",
