@@ -185,3 +185,14 @@ def test_the_report_places_a_finding_by_the_patch_s_own_line(fixtures):
     at = _place(patch, [(0, finding)], "findings")["at"]
     ((fi, hi, li),) = at
     assert patch.files[fi].hunks[hi].lines[li] is target
+
+
+def test_the_analysis_note_names_a_nameless_fragment_in_words():
+    """A failed hunk whose function header is not in the hunk is a fragment without a name: the note
+    says so instead of printing '()' (seen on a real 6.12 stable fix against the 6.1 tree)."""
+    from reviewkit.render.lint_data import _analysis_note
+    note = _analysis_note({"hunk_only_functions": [{"path": "mm/vmscan.c", "function": "", "why": "x"},
+                                                   {"path": "mm/vmscan.c", "function": "shrink_folio_list", "why": "x"}],
+                           "tree_rules": "ran", "dropped": 0})
+    assert note.startswith("code whose function the hunk does not show, shrink_folio_list() read from the hunks alone")
+    assert "()," not in note and not note.startswith("()")

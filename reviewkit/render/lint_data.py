@@ -48,7 +48,9 @@ def _analysis_note(c: dict) -> str:
     parts = []
     fns = c["hunk_only_functions"]
     if fns:
-        names = ", ".join(f"{f['function']}()" for f in fns[:4]) + (f" and {len(fns) - 4} more" if len(fns) > 4 else "")
+        # a fragment whose function header is not in the hunk has no name
+        names = ", ".join(f"{f['function']}()" if f["function"] else "code whose function the hunk does not show"
+                          for f in fns[:4]) + (f" and {len(fns) - 4} more" if len(fns) > 4 else "")
         parts.append(f"{names} read from the hunks alone (a hunk that touches {'it' if len(fns) == 1 else 'them'}"
                      " did not apply)")
     if c["tree_rules"] == "skipped":
