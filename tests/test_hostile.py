@@ -168,12 +168,16 @@ def test_tree_discovery_runs_once_per_path(monkeypatch, tmp_path):
     real = pygit2.discover_repository
     monkeypatch.setattr(pygit2, "discover_repository", lambda p, *a: calls.append(p) or real(p, *a))
     (tmp_path / "linux" / "mm").mkdir(parents=True)
+    (tmp_path / "repo" / "mm").mkdir(parents=True)
+    pygit2.init_repository(str(tmp_path / "repo"))
     many = mbox(*(mail(msgid=f"<p{i}@example.org>", title=f"fix {i}", notes=f"base-commit: {i:040x}")
                   for i in range(300)))
     parsed = parse_text(many)
     assert len(parsed.series) == 300
-    analyse(parsed, str(tmp_path / "linux"))
-    assert len(calls) == 1
+    analyse(parsed, str(tmp_path / "repo"))
+    assert calls == [str(tmp_path / "repo")]
+    analyse(parsed, str(tmp_path / "linux"))  # no .git: not a repository's top, pygit2 is not asked
+    assert calls == [str(tmp_path / "repo")]
 
 
 # --- 2. duplicate Message-IDs -----------------------------------------------------------------------------

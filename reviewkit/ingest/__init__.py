@@ -16,7 +16,7 @@ import zlib
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional
 
 from ..model import Errors, Message, Person, Source
-from . import gitlog, gitsrc, web
+from . import gitlog
 from .mail import decode_text, looks_like_header_block, parse_message, raw_headers, split_head_body, synthetic_msgid
 from .mbox import is_from_line, split_mbox
 
@@ -26,7 +26,9 @@ MAIL_SUFFIXES = (".patch", ".diff", ".eml", ".mbox", ".mbx", ".mboxrd", ".msg", 
 # A bare diff (`git diff > x.patch`, `diff -u`) starts with its first file header.
 _DIFF_START = re.compile(rb"(diff --git |diff -|Index: |--- \S.*\n\+\+\+ )")
 # `--input-format` values; "auto" (or None) sniffs
-INPUT_FORMATS = ("auto", "mbox", "mail", *web.FORMATS)
+# saved web pages (ingest.web, imported only when a page is read: it and pygit2 are most of start-up)
+WEB_FORMATS = ("lore", "patchwork", "mail-archive", "collapsed")
+INPUT_FORMATS = ("auto", "mbox", "mail", *WEB_FORMATS)
 # Header names that make a first line a mail header (a page's "Re: [PATCH ...]" title is not one)
 _MAIL_FIRST = re.compile(rb"^(from|to|cc|subject|date|message-id|return-path|received|delivered-to|reply-to|sender|"
                          rb"mime-version|content-[\w-]+|in-reply-to|references|x-[\w-]+|arc-[\w-]+|dkim-signature|"
@@ -34,10 +36,15 @@ _MAIL_FIRST = re.compile(rb"^(from|to|cc|subject|date|message-id|return-path|rec
                          rb"[ \t]*:", re.I)
 
 
+def _web():
+    from . import web
+    return web
+
+
 class _Options:
     """How to read: a forced input format, and the source tree lookup for repairing web captures."""
 
-    def __init__(self, input_format: Optional[str] = None, lookup: Optional[web.repair.Lookup] = None,
+    def __init__(self, input_format: Optional[str] = None, lookup: Optional[Callable] = None,
                  expect: Optional[Callable[[int], None]] = None):
         if input_format in (None, "auto"):
             input_format = None
@@ -53,7 +60,7 @@ _AUTO = _Options()
 
 def read_inputs(inputs: Iterable[str], errors: Errors, repo_dir: Optional[str] = None,
                 stdin: Optional[BinaryIO] = None, input_format: Optional[str] = None,
-                lookup: Optional[web.repair.Lookup] = None,
+                lookup: Optional[Callable] = None,
                 expect: Optional[Callable[[int], None]] = None) -> Iterator[Message]:
     """Messages from every input. `input_format` forces how files are read (see INPUT_FORMATS);
     `lookup(path)` gives a file's text at the base, to repair damaged diffs in web captures;
@@ -76,6 +83,7 @@ def read_input(spec: str, errors: Errors, repo_dir: Optional[str] = None,
     try:
         mode = os.stat(spec).st_mode
     except OSError as exc:
+        from . import gitsrc
         if gitsrc.looks_like_revision_range(spec):
             yield from read_revisions(spec, repo_dir or os.getcwd(), errors)
             return
@@ -176,8 +184,8 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors,
         errors.add(name, where or "byte 0", "empty input")
         return
     fmt = opts.input_format
-    if fmt in web.FORMATS:
-        yield from web.read_capture(_page_text(stripped), name, errors, fmt, opts.lookup, where)
+    if fmt in WEB_FORMATS:
+        yield from _web().read_capture(_page_text(stripped), name, errors, fmt, opts.lookup, where)
         return
     if fmt is None and gitlog.looks_like_git_log(stripped):  # `git show` / `git log -p` output
         for at, mail in gitlog.split_git_log(stripped, name, where, errors):
@@ -187,9 +195,9 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors,
         return
     head, _ = split_head_body(stripped)
     if fmt is None and len(head) > 400 and b"\n" not in head[:400] and not _one_long_header(head) \
-            and web.collapsed.looks_collapsed(_page_text(stripped)):
+            and _web().collapsed.looks_collapsed(_page_text(stripped)):
         # headers and body run together on one line: a collapsed capture, not a mail
-        yield from web.read_capture(_page_text(stripped), name, errors, "collapsed", opts.lookup, where)
+        yield from _web().read_capture(_page_text(stripped), name, errors, "collapsed", opts.lookup, where)
         return
     if fmt == "mail" or (looks_like_header_block(head) and (_MAIL_FIRST.match(head) or fmt is not None)):
         msg = parse_message(stripped, Source(name, where), errors)
@@ -200,6 +208,7 @@ def _read_single(raw: bytes, name: str, where: str, errors: Errors,
         yield bare_diff_message(stripped, name, where)
         return
     text = _page_text(stripped)
+    web = _web()
     if web.detect(text) is not None:
         yield from web.read_capture(text, name, errors, None, opts.lookup, where)
         return
@@ -240,6 +249,7 @@ def bare_diff_message(raw: bytes, name: str, where: str) -> Message:
 
 
 def read_directory(path: str, errors: Errors, opts: _Options = _AUTO) -> Iterator[Message]:
+    from . import gitsrc
     if gitsrc.is_public_inbox(path):
         for where, raw, reload in gitsrc.read_public_inbox(path, errors, opts.expect):
             msg = parse_message(raw, Source(path, where), errors, reload=reload)
@@ -284,6 +294,7 @@ def _read_one_file(full: str, where: str, top: str, errors: Errors, opts: _Optio
 
 
 def read_revisions(spec: str, repo_dir: str, errors: Errors) -> Iterator[Message]:
+    from . import gitsrc
     repo = gitsrc.open_repository(repo_dir)
     if repo is None:
         errors.add(spec, repo_dir, "looks like a revision range but this is not a git repository (use --tree DIR)")

@@ -11,8 +11,6 @@ import hashlib
 import os
 from typing import Iterator, Optional
 
-import pygit2
-
 from ..patches import path_is_safe
 
 
@@ -119,12 +117,14 @@ class GitTree(SourceTree):
             obj = self.tree[path]
         except KeyError:
             return None
+        import pygit2  # already loaded: this tree was opened with it
         return obj if obj.type == pygit2.enums.ObjectType.BLOB else None
 
     def read(self, path: str) -> Optional[bytes]:
         entry = self._entry(path)
         if entry is None:
             return None
+        import pygit2
         try:
             return self.repo[entry.id].data
         except (pygit2.GitError, KeyError, OSError) as exc:  # a missing or unreadable object file
@@ -140,6 +140,7 @@ class GitTree(SourceTree):
             top = self.tree[folder] if folder else self.tree
         except KeyError:
             return
+        import pygit2
         if top.type != pygit2.enums.ObjectType.TREE:
             return
         stack = [(folder.rstrip("/"), top)]
@@ -156,13 +157,19 @@ class GitTree(SourceTree):
 
 
 @functools.lru_cache(maxsize=64)
-def _repository_at(path: str) -> Optional[pygit2.Repository]:
+def _repository_at(path: str):
     """The repository whose top is `path` (not one that merely contains it).
 
     Cached per path: a run opens the same tree once per series, and pygit2 1.21's
     discover_repository() corrupts a reference count on every call that finds nothing
-    (about 14,000 calls abort the interpreter).
+    (about 14,000 calls abort the interpreter). A directory that cannot be a repository's top
+    (no .git, not a bare repository) is answered without loading pygit2, which costs more than
+    the rest of a one-patch lint's start-up.
     """
+    if not (os.path.exists(os.path.join(path, ".git"))
+            or (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects")))):
+        return None
+    import pygit2
     try:
         found = pygit2.discover_repository(path)
         if not found:
@@ -193,6 +200,7 @@ def tree_problem(path: str) -> Optional[str]:
         return f"cannot be read ({exc.strerror or exc})"
     repo = _repository_at(path)
     if repo is not None:
+        import pygit2
         try:
             if repo.head_is_unborn:
                 return "is an empty git repository (no commits)"
@@ -216,6 +224,7 @@ def open_tree(path: Optional[str], base: Optional[str] = None,
     notes: list[str] = []
     repo = _repository_at(path)
     if repo is not None:
+        import pygit2
         for rev, how in ((base, "--base"), (base_commit, "base-commit"), ("HEAD", "HEAD")):
             if not rev:
                 continue

@@ -33,8 +33,6 @@ one line however long it is.
 """
 import re
 
-import pygit2
-
 from reviewkit.rules import Rule
 
 RULE = Rule(id="patch/fixes-format", severity="warning", scope="patch",
@@ -100,6 +98,7 @@ def title_problems(ctx, text: str) -> list:
     m = WELL_FORMED.match(text)
     if repo is None or m is None:
         return []
+    import pygit2  # loaded already: the tree is a repository
     try:
         commit = repo.revparse_single(m.group(1)).peel(pygit2.Commit)
     except (KeyError, ValueError, pygit2.GitError):

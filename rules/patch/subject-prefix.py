@@ -86,7 +86,8 @@ def check(ctx):
     paths = counted_paths(patch)
     mm = [p for p in paths if is_mm_file(p)]
     if paths and 2 * len(mm) >= len(paths):
-        if not is_mm_subject(title, tree_tags(ctx.tree, paths)):
+        # the tree's area names are read (MAINTAINERS) only when the subject alone does not settle it
+        if not is_mm_subject(title) and not is_mm_subject(title, tree_tags(ctx.tree, paths)):
             area = suggest_area(mm)
             yield ctx.finding(None, f"subject `{patch.subject.title}` {what_is_wrong(title)}",
                               suggestion=f"start the subject with `{area}` (derived from the touched files)"

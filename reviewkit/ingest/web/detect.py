@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from .. import WEB_FORMATS as FORMATS  # the one list of page formats
 from . import collapsed
-
-FORMATS = ("lore", "patchwork", "mail-archive", "collapsed")
 
 _LORE = [re.compile(r"(?m)^\^ permalink raw reply"),
          re.compile(r"(?m)^From: .* @ \d{4}-\d{2}-\d{2} [ \d]\d:\d{2} UTC \(permalink / raw\)"),
