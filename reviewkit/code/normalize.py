@@ -40,9 +40,14 @@ _IDENT_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 # A file-level macro invocation without a ";" (`_PCI_NOP_ALL(read, *)`, `subsys_initcall(f)`)
 # makes tree-sitter swallow the definitions after it.
 _TOPLEVEL_CALL = re.compile(rb"^([A-Za-z_]\w*)\([^;{}\n]*\)[ \t]*(?:/\*.*\*/)?[ \t]*$", re.M)
+# The same, found from the newline before it: a pattern that starts with a literal is searched for
+# that byte (fast); one that starts with `^` is tried at every offset (most of normalize's time).
+_TOPLEVEL_CALL_NL = re.compile(rb"\n([A-Za-z_]\w*)\([^;{}\n]*\)[ \t]*(?:/\*.*\*/)?[ \t]*$", re.M)
 # A label right before "#endif"/"#else" ("regular_folio:\n#endif" in mm/madvise.c) makes
 # tree-sitter swallow the rest of the file into one ERROR node: its ":" becomes ";".
 _LABEL_BEFORE_PREPROC = re.compile(rb"^[ \t]*(?!default\b)[A-Za-z_]\w*(:)(?=[ \t]*\r?\n[ \t]*#)", re.M)
+_PREPROC_LINE = re.compile(rb"\n[ \t]*#")
+_LABEL_LINE = re.compile(rb"[ \t]*(?!default\b)[A-Za-z_]\w*(:)[ \t]*\r?")
 _SYSCALL_RE = re.compile(rb"SYSCALL_DEFINE(\d)\(\s*(\w+)\s*,?")
 
 
@@ -99,6 +104,24 @@ def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
         else:
             hi = mid
     return lo < len(spans) and spans[lo][0] <= pos
+
+
+def _labels_before_preproc(source: bytes):
+    """Offsets of the `:` that _LABEL_BEFORE_PREPROC finds, found from the preprocessor lines."""
+    for m in _PREPROC_LINE.finditer(source):
+        start = source.rfind(b"\n", 0, m.start()) + 1
+        label = _LABEL_LINE.fullmatch(source, start, m.start())
+        if label:
+            yield label.start(1)
+
+
+def _toplevel_calls(source: bytes):
+    """The matches of _TOPLEVEL_CALL, in order (group 1 and the span of the call)."""
+    first = _TOPLEVEL_CALL.match(source)
+    if first:
+        yield first.start(), first.end(), first.group(1)
+    for m in _TOPLEVEL_CALL_NL.finditer(source):
+        yield m.start(1), m.end(), m.group(1)
 
 
 def normalize(source: bytes) -> bytes:
@@ -159,17 +182,17 @@ def normalize(source: bytes) -> bytes:
         else:  # "name, type, arg, ...)" -> "name(               )"
             _blank(buf, name_end, close - 1)
             buf[name_end:name_end + 1] = b"("
-    for m in _LABEL_BEFORE_PREPROC.finditer(source):
-        buf[m.start(1)] = 0x3B
-    for m in _TOPLEVEL_CALL.finditer(source):
-        prev_end = source.rfind(b"\n", 0, max(0, m.start() - 1))
-        prev = source[prev_end + 1:m.start()].strip()
-        after = source[m.end():m.end() + 300].lstrip()
-        if after.startswith((b"{", b"__", b"\\")) or m.group(1).startswith(b"SYSCALL_DEFINE"):
+    for colon in _labels_before_preproc(source):
+        buf[colon] = 0x3B
+    for m_start, m_end, name in _toplevel_calls(source):
+        prev_end = source.rfind(b"\n", 0, max(0, m_start - 1))
+        prev = source[prev_end + 1:m_start].strip()
+        after = source[m_end:m_end + 300].lstrip()
+        if after.startswith((b"{", b"__", b"\\")) or name.startswith(b"SYSCALL_DEFINE"):
             continue  # a function header (its body or an annotation follows)
         if prev and not prev.endswith((b";", b"}", b"*/", b")")) and not prev.startswith(b"#"):
             continue  # "static int\nfoo(void)": the return type is on the line before
-        if not _inside(pre, m.start()):
-            _blank(buf, m.start(), m.end())
+        if not _inside(pre, m_start):
+            _blank(buf, m_start, m_end)
     assert len(buf) == len(source)
     return bytes(buf)
