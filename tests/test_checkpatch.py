@@ -251,3 +251,25 @@ def test_real_checkpatch_agrees_with_fixes_format_on_its_bad_fixture(linux_6_1):
     assert len(bad_fixes) == 2 and all(f.path is None and f.line is None for f in bad_fixes)
     assert bad_fixes[0].snippet.startswith("Fixes: e4dde56cd20 ")  # the commit-message line itself
     assert "checkpatch/unknown_commit_id" not in {f.rule for f in found}  # no .git: ids cannot be looked up
+
+
+@needs_perl
+def test_a_run_that_fails_after_checkpatch_started_leaves_no_process_or_files(tmp_path, monkeypatch, capsys):
+    """lint starts checkpatch before loading the rules; a usage error found then stops it."""
+    import glob
+    import tempfile
+
+    from reviewkit.cli import main
+    tree = _fake_tree(tmp_path, "sleep 30;\n")
+    (tree / "mm").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    started = []
+    real = cp.start
+    monkeypatch.setattr(cp, "start", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    code = main(["lint", "--tree", str(tree), "--select", "no/such-rule",
+                 str(RULES / "patch" / "subject-prefix.good.patch")])
+    assert code == 2 and "matches no rule" in capsys.readouterr().err
+    (running,) = started
+    assert all(run.proc.poll() is not None for _, _, _, run in running.runs)  # killed, not left sleeping
+    assert glob.glob(str(tmp_path / "tmp" / "reviewkit-checkpatch-*")) == []

@@ -75,20 +75,30 @@ def lint_input(args: argparse.Namespace):
     """Read, analyse and lint what the user gave: (parsed, LintResult or None, lint data)."""
     if getattr(args, "no_cache", False):
         os.environ[NO_CACHE_ENV] = "1"  # also for the processes the run starts
+    parsed = read_input(args)
+    # checkpatch.pl runs in its own process while we load and analyse (2 cores: the two overlap),
+    # so it starts before the analysis and the rules are even imported
+    running = _start_checkpatch(args, parsed) if args.checkpatch and args.tree and parsed.messages else None
+    try:
+        return _analyse_and_lint(args, parsed, running)
+    except BaseException:
+        if running:
+            running.cancel()  # no perl process or temp folder outlives a failed run
+        raise
+
+
+def _analyse_and_lint(args: argparse.Namespace, parsed, running):
     from ..code.analysis import analyse
     from ..render.lint_data import lint_data
     from ..rules.engine import lint
     from ..rules.loader import load_rules, rules_root_env
     from ..rules.waivers import load_config
-    parsed = read_input(args)
     errors = parsed.errors
     rules = load_rules(args.rules + rules_root_env(), errors, select=args.select, ignore=args.ignore)
     if args.select and not rules:
         raise UserError(f"--select {' '.join(args.select)} matches no rule (`reviewkit rules` lists them)")
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
-    # checkpatch.pl runs in its own process while we analyse (2 cores: the two overlap)
-    running = _start_checkpatch(args, parsed) if args.checkpatch and args.tree else None
     analysis = analyse(parsed, args.tree, args.base)
     extra = _checkpatch_findings(args, running, analysis, errors, rules) if running else {}
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),

@@ -52,12 +52,14 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
-from ..code.analysis import Analysis
 from ..model import Errors, Finding, Message, Patch
 from ..pipeline import Parsed
 from .context import fingerprint
+
+if TYPE_CHECKING:  # only named: importing the analysis would delay checkpatch's start by its import time
+    from ..code.analysis import Analysis
 
 SCRIPT = "scripts/checkpatch.pl"
 ARGS = ("--quiet", "--terse", "--show-types", "--no-summary", "--no-color")
@@ -374,6 +376,16 @@ class Running:
             texts = [mail_text(p.message) for p in patches]
             run = Run(root, [t for t, _ in texts], self.folder, commit_ids, timeout * max(1, len(patches)))
             self.runs.append((root, patches, texts, run))
+
+    def cancel(self) -> None:
+        """Stop the processes and remove their files (the run ended before their findings were wanted)."""
+        for _, _, _, run in self.runs:
+            if run.proc is not None and run.proc.poll() is None:
+                run.proc.kill()
+                run.proc.wait()
+            run.out.close()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def findings(self, analysis: Analysis, errors: Errors, rules: Iterable[str] = ()) -> list[Finding]:
         running = set(rules)
