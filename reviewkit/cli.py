@@ -21,7 +21,7 @@ from .commands.common import UserError, check_options
 COMMANDS = {"lint": "reviewkit.commands.lint", "parse": "reviewkit.commands.parse",
             "summarize": "reviewkit.commands.summarize", "report": "reviewkit.commands.report",
             "rules": "reviewkit.commands.rules", "backtest": "reviewkit.commands.backtest",
-            "bot": "reviewkit.commands.bot"}
+            "bot": "reviewkit.commands.bot", "serve": "reviewkit.commands.serve"}
 # The summaries `reviewkit --help` lists, without importing every command to read its HELP.
 SUMMARIES = {
     "lint": "check patches with the mm rule pack (and your own rules)",
@@ -31,6 +31,7 @@ SUMMARIES = {
     "rules": "list the rules or explain one",
     "backtest": "run the rules over real fixes: forward noise, reversed recall, per rule and bug category",
     "bot": "follow a list: review each new series version once, post by mail and on a static site",
+    "serve": "keep reviewkit loaded so that each `reviewkit lint` (e.g. on every save) starts warm",
 }
 
 
@@ -67,7 +68,14 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv is None:  # the `reviewkit` command itself (a caller passing argv runs it here)
+        argv = sys.argv[1:]
+        from .server import SERVED, run_remote
+        if chosen_command(argv) in SERVED:
+            code = run_remote(argv)
+            if code is not None:
+                return code
+    argv = list(argv)
     parser = build_parser(chosen_command(argv) or "")
     args = parser.parse_args(argv)
     if not args.command:

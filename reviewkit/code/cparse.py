@@ -143,7 +143,11 @@ def _end_line(node: tree_sitter.Node) -> int:
 # files patch after patch (the post-image of patch N is the pre-image of N+1), so each version is
 # parsed once per process; trees are immutable and Function is frozen, so sharing them is safe.
 _PARSED: "OrderedDict[bytes, tuple]" = OrderedDict()
-PARSED_KEPT = 48  # file versions kept (a tree of a 5,000-line file is a few MB)
+PARSED_KEPT = 256  # file versions kept at most
+# ... and at most this much source: a tree takes ~20 bytes per byte of source (4.4 MB for mm/vmscan.c),
+# so ~350 MB at most; enough for every version a 19-patch series of mm/vmscan.c goes through, so that
+# `reviewkit serve` lints that series again (one patch edited) without parsing the others again
+PARSED_BYTES = 16 * 1024 * 1024
 
 
 def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] = None,
@@ -163,8 +167,9 @@ def parse_source(path: str, source: bytes, parser: Optional[tree_sitter.Parser] 
         _collect(tree.root_node, functions, source)
         functions.sort(key=lambda f: f.start_byte)
         hit = _PARSED[key] = (tree, tuple(functions), text)
-        if len(_PARSED) > PARSED_KEPT:
-            _PARSED.popitem(last=False)
+        held = sum(len(v[2]) for v in _PARSED.values())  # at most PARSED_KEPT entries
+        while _PARSED and (len(_PARSED) > PARSED_KEPT or held > PARSED_BYTES):
+            held -= len(_PARSED.popitem(last=False)[1][2])
     return ParsedFile(path, source, hit[0], list(hit[1]))
 
 

@@ -39,7 +39,26 @@ def _rule_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.py") if not p.name.startswith("_") and p.is_file())
 
 
+# (path, mtime, size) -> LoadedRule: a process that lints many times (`reviewkit serve`) executes
+# each rule file once, and again only when it changed on disk
+_LOADED: dict = {}
+
+
 def load_file(path: Path) -> LoadedRule:
+    try:
+        st = os.stat(path)
+        key = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key in _LOADED:
+        return _LOADED[key]
+    loaded = _load_file(path)
+    if key is not None:
+        _LOADED[key] = loaded
+    return loaded
+
+
+def _load_file(path: Path) -> LoadedRule:
     spec = importlib.util.spec_from_file_location(f"reviewkit_rule_{abs(hash(str(path)))}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
