@@ -100,7 +100,8 @@ def _analyse_and_lint(args: argparse.Namespace, parsed, running):
     if not parsed.messages:
         return parsed, None, lint_data(parsed, _empty(), rules)
     analysis = analyse(parsed, args.tree, args.base)
-    extra = _checkpatch_findings(args, running, analysis, errors, rules) if running else {}
+    # checkpatch's findings are waited for after our rules have run
+    extra = (lambda: _checkpatch_findings(args, running, analysis, errors, rules)) if running else None
     result = lint(parsed, analysis, rules, errors, filter=args.filter, waivers=load_config(args.config, errors),
                   extra=extra)
     data = lint_data(parsed, result, rules, analysis=analysis)

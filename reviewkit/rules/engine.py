@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional, Union
 
 from ..code.analysis import Analysis
 from ..code.changes import FunctionChange, failed_hunk_functions
@@ -110,9 +110,11 @@ def _in_change(f: Finding, lines: frozenset) -> bool:
 
 
 def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors: Optional[Errors] = None,
-         filter: str = "added", waivers: Iterable[Waiver] = (), extra: Optional[dict] = None) -> LintResult:
+         filter: str = "added", waivers: Iterable[Waiver] = (),
+         extra: Union[dict, Callable[[], dict], None] = None) -> LintResult:
     """Run the rules; `extra` adds findings made elsewhere (checkpatch.pl), per patch msgid, so that
-    waivers and counts treat them like the rules' own."""
+    waivers and counts treat them like the rules' own. A callable `extra` is called once, after every
+    rule has run: checkpatch.pl, running in its own process, is waited for only then."""
     errors = errors if errors is not None else parsed.errors
     rules = list(rules)
     by_scope = {s: [r for r in rules if r.meta.scope == s] for s in ("series", "patch", "function", "tree")}
@@ -120,10 +122,11 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
     result = LintResult()
     timings: dict[str, float] = {}
     waivers = list(waivers)
+    ordered: list = []  # series findings, and (msgid, patch, findings) of each patch to finish
     for si, series in enumerate(parsed.series):
         for rule in by_scope["series"]:
             ctx = Context(rule.meta, parsed, analysis, series, services=services, series_index=si)
-            result.findings.extend(_run(rule, ctx, errors, timings))
+            ordered.extend(_run(rule, ctx, errors, timings))
         overlay = OverlayTree(analysis.trees.get(si) or NoTree())
         failed_code = _failed_code(analysis, series.patches)
         fitting = True  # the series so far applied whole: the tree is the code it was written for
@@ -163,9 +166,17 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
                                                       strict=not fitting)
                     new.extend(_at_patch_line(f, images, func.source == "hunks") for f in after)
                     result.resolved.extend(_at_patch_line(f, images, func.source == "hunks") for f in resolved)
-            new.extend((extra or {}).get(mid, ()))
-            new = apply_waivers(_dedupe(new), waivers + trailer_waivers(patch), _source_lines(analysis, mid))
-            result.findings.extend(new)
+            ordered.append((mid, patch, new))  # finished below, once `extra` is known
+    extra = (extra() if callable(extra) else extra) or {}
+    done: list[Finding] = []
+    for item in ordered:  # in order: a series' findings, then each of its patches'
+        if isinstance(item, Finding):
+            done.append(item)
+            continue
+        mid, patch, new = item
+        new.extend(extra.get(mid, ()))
+        done.extend(apply_waivers(_dedupe(new), waivers + trailer_waivers(patch), _source_lines(analysis, mid)))
+    result.findings = done
     result.stats = {
         "rules": len(rules),
         "findings": len([f for f in result.findings if not f.waived]),
