@@ -189,16 +189,23 @@ class _Finder:
 
     def __init__(self, lines: list[str]):
         self.lines = lines
-        self._where: dict[str, list[int]] = {}
-        for i, line in enumerate(lines):
-            self._where.setdefault(line, []).append(i)
+        self._index: Optional[dict[str, list[int]]] = None  # line -> where it occurs, built on a first miss
+
+    def _where(self) -> dict[str, list[int]]:
+        if self._index is None:
+            self._index = {}
+            for i, line in enumerate(self.lines):
+                self._index.setdefault(line, []).append(i)
+        return self._index
 
     def find(self, want: list[str], expected: int, lowest: int) -> Optional[int]:
         if not want:
             return max(lowest, min(expected, len(self.lines)))
         n = len(want)
+        if 0 <= lowest <= expected and self.lines[expected:expected + n] == want:
+            return expected  # where the header says: nothing can be nearer (most hunks of a clean series)
         best = None
-        for pos in self._where.get(want[0], ()):
+        for pos in self._where().get(want[0], ()):
             if pos < lowest or pos + n > len(self.lines):
                 continue
             if self.lines[pos:pos + n] == want and (best is None or abs(pos - expected) < abs(best - expected)):
