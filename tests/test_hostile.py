@@ -163,7 +163,7 @@ def test_tree_discovery_runs_once_per_path(monkeypatch, tmp_path):
     import pygit2
 
     from reviewkit.source import trees
-    trees._repository_at.cache_clear()
+    trees._open_repository.cache_clear()
     calls = []
     real = pygit2.discover_repository
     monkeypatch.setattr(pygit2, "discover_repository", lambda p, *a: calls.append(p) or real(p, *a))

@@ -156,19 +156,24 @@ class GitTree(SourceTree):
             stack.extend(reversed(subdirs))
 
 
-@functools.lru_cache(maxsize=64)
 def _repository_at(path: str):
     """The repository whose top is `path` (not one that merely contains it).
 
-    Cached per path: a run opens the same tree once per series, and pygit2 1.21's
-    discover_repository() corrupts a reference count on every call that finds nothing
-    (about 14,000 calls abort the interpreter). A directory that cannot be a repository's top
-    (no .git, not a bare repository) is answered without loading pygit2, which costs more than
-    the rest of a one-patch lint's start-up.
+    A directory that cannot be a repository's top (no .git, not a bare repository) is answered
+    without loading pygit2, which costs more than the rest of a one-patch lint's start-up; that
+    test is not cached, so a long-lived process (`reviewkit serve`) sees a repository created later.
     """
     if not (os.path.exists(os.path.join(path, ".git"))
             or (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects")))):
         return None
+    return _open_repository(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _open_repository(path: str):
+    """Cached per path: a run opens the same tree once per series, and pygit2 1.21's
+    discover_repository() corrupts a reference count on every call that finds nothing
+    (about 14,000 calls abort the interpreter)."""
     import pygit2
     try:
         found = pygit2.discover_repository(path)
