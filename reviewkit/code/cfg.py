@@ -31,14 +31,13 @@ condition atom that holds it):
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 import tree_sitter
 
 from .changes import FRAGMENT
-from .cparse import CALLS_QUERY
+from . import memo
 
 Node = tree_sitter.Node
 
@@ -713,29 +712,17 @@ def _is_fragment(fn_node: Node) -> bool:
 
 
 def _calls(node: Node) -> list[Node]:
-    return [n.parent for n in tree_sitter.QueryCursor(CALLS_QUERY).captures(node).get("callee", [])]
+    return [c for c, _name in memo.named_calls(node)]
 
 
 def _within(node: Node, outer: Node) -> bool:
     return outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte
 
 
-_cache: "OrderedDict[tuple, tuple]" = OrderedDict()
-
-
 def function_cfg(fn_node: Node) -> CFG:
-    """The control-flow graph of a function (or a compound statement / hunk fragment), cached
-    for the last few nodes asked about (rules ask many questions of one function)."""
-    key = (fn_node.id, fn_node.start_byte, fn_node.end_byte)
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == fn_node:
-        _cache.move_to_end(key)
-        return hit[1]
-    cfg = CFG(fn_node)
-    _cache[key] = (fn_node, cfg)
-    if len(_cache) > 64:
-        _cache.popitem(last=False)
-    return cfg
+    """The control-flow graph of a function (or a compound statement / hunk fragment), shared
+    (reviewkit.code.memo): rules ask many questions of one function."""
+    return memo.per_node("cfg", fn_node, CFG)
 
 
 def cfg_of(node: Node) -> Optional[CFG]:

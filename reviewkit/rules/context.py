@@ -19,6 +19,7 @@ from typing import Iterable, Optional, Union
 
 import tree_sitter
 
+from ..code import memo
 from ..code.analysis import Analysis
 from ..code.changes import FileChange, FunctionChange
 from ..code.cparse import LANGUAGE, ParsedFile
@@ -178,22 +179,23 @@ class Context:
         return any(a <= ln <= b for ln in self.changed_lines)
 
     def captures(self, pattern: str, node: Optional[tree_sitter.Node] = None) -> dict:
+        """What `pattern` captures under `node` (default: the function); shared by every rule
+        asking the same of the same node."""
         node = node if node is not None else self.node
         if node is None:
             return {}
-        return tree_sitter.QueryCursor(query(pattern)).captures(node)
+        return memo.captures(node, query(pattern), pattern)
 
     def calls(self, node: Optional[tree_sitter.Node] = None, names: Optional[Iterable[str]] = None) -> list:
-        """call_expression nodes under `node` (default: the function), in source order, optionally by name."""
-        wanted = set(names) if names is not None else None
-        found = self.captures("(call_expression function: (identifier) @name) @call", node)
-        out = []
-        for call in found.get("call", []):
-            name = call.child_by_field_name("function").text.decode("utf-8", "replace")
-            if wanted is None or name in wanted:
-                out.append(call)
-        out.sort(key=lambda n: n.start_byte)
-        return out
+        """call_expression nodes under `node` (default: the function) whose callee is a plain name, in
+        source order, optionally by name."""
+        node = node if node is not None else self.node
+        if node is None:
+            return []
+        if names is None:
+            return [c for c, _name in memo.named_calls(node)]
+        wanted = names if isinstance(names, (set, frozenset, dict)) else set(names)
+        return [c for c, name in memo.named_calls(node) if name in wanted]
 
     @staticmethod
     def call_name(call: tree_sitter.Node) -> str:

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import tree_sitter
 
+from ...code import memo
 from ...code.cfg import cfg_of
 from ..context import query
 
@@ -106,23 +107,13 @@ def walk(node: Node) -> Iterator[Node]:
 _CALL_QUERY = "(call_expression function: (identifier)) @n"
 _ASSIGN_QUERY = "[(assignment_expression) (init_declarator)] @n"
 _NAME_QUERY = "[(identifier) (field_expression)] @n"
-_found: "OrderedDict[tuple, tuple]" = OrderedDict()
 
 
 def _nodes(node: Node, pattern: str) -> list[Node]:
-    """Nodes a query finds under `node`, in source order; cached for the last few nodes asked about,
-    because rules ask the same function body many questions (the cache keeps the node, so its tree
-    stays alive and node ids stay unique)."""
-    key = (node.id, node.start_byte, node.end_byte, pattern)
-    hit = _found.get(key)
-    if hit is not None:
-        _found.move_to_end(key)
-        return hit[1]
-    got = sorted(tree_sitter.QueryCursor(query(pattern)).captures(node).get("n", []), key=lambda n: n.start_byte)
-    _found[key] = (node, got)
-    if len(_found) > 256:
-        _found.popitem(last=False)
-    return got
+    """Nodes a query finds under `node`, in source order; shared (reviewkit.code.memo), because
+    rules ask the same function body many questions."""
+    return list(memo.per_node(f"pte:{pattern}", node, lambda n: tuple(sorted(
+        tree_sitter.QueryCursor(query(pattern)).captures(n).get("n", []), key=lambda c: c.start_byte))))
 
 
 def calls(node: Node, names: Optional[Iterable[str]] = None) -> list[Node]:
