@@ -251,9 +251,11 @@ def assignments(fn_node: Node) -> list:
 
 
 def _assignments(fn_node: Node) -> tuple:
-    out, stack = [], [fn_node]
-    while stack:
-        n = stack.pop()
+    # right-to-left preorder (the order of the stack walk this replaced: aliases resolve in it)
+    found = sorted(memo.query_nodes(fn_node, "[(assignment_expression) (init_declarator)] @a", "a"),
+                   key=lambda n: (-n.end_byte, n.start_byte))
+    out = []
+    for n in found:
         if n.type == "assignment_expression" and n.child_by_field_name("operator") is not None \
                 and n.child_by_field_name("operator").type == "=":
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
@@ -262,7 +264,6 @@ def _assignments(fn_node: Node) -> tuple:
         elif n.type == "init_declarator" and n.child_by_field_name("value") is not None:
             out.append((declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value"),
                         n.start_byte))
-        stack.extend(n.children)
     return tuple(a for a in out if a[0])
 
 
