@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from reviewkit import cli
-from reviewkit.code import cparse, memo
+from reviewkit.code import cfg, cparse, memo
 from reviewkit.rules import Rule, loader
 from reviewkit.rules.context import query
 from reviewkit.rules.lib import gup
@@ -164,6 +164,31 @@ def test_shared_calls_and_assignments_equal_a_walk_on_real_mm_code(linux_6_1):
                 stack.extend(n.named_children)
         assert nodes > 1000
     assert broken  # functions tree-sitter could not parse cleanly are among them
+
+
+def test_graph_nodes_see_the_calls_a_walk_of_their_statement_finds(linux_6_1):
+    """Path queries read each graph node's calls from the function's list of calls (by byte range):
+    the same as walking the node's statement or condition, on every function of mm/memory.c."""
+    def walked(graph, i):
+        nd = graph.nodes[i]
+        if nd.ast is None or nd.kind in ("assume", "case", "config", "join", "label", "branch"):
+            return set()
+        out, stack = set(), [nd.ast]
+        while stack:
+            n = stack.pop()
+            if n.type == "call_expression" and cfg._callee(n):
+                out.add((cfg._callee(n), n.start_byte, n.end_byte))
+            stack.extend(n.named_children)
+        return out
+    pf = cparse.parse_source("mm/memory.c", (linux_6_1 / "mm/memory.c").read_bytes())
+    seen = 0
+    for fn in pf.functions:
+        if fn.node is not None and fn.node.type == "function_definition":
+            graph = cfg.function_cfg(fn.node)
+            for i in range(len(graph.nodes)):
+                assert set(graph._calls_at(i)) == walked(graph, i)
+                seen += bool(graph._calls_at(i))
+    assert seen > 1000
 
 
 def test_shared_answers_cannot_be_changed_by_a_caller(linux_6_1):
