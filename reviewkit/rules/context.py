@@ -95,7 +95,7 @@ def function_text(fchange: Optional[FileChange], func: FunctionChange) -> str:
         for side, lines in (("before", func.removed_lines), ("after", func.added_lines)):
             split = image_lines(fchange, side) if lines else []
             parts.extend(split[n - 1] for n in sorted(lines) if 0 < n <= len(split))
-    return "\n".join(parts)
+    return "\n".join(dict.fromkeys(parts))  # the real text is often the text tree-sitter saw
 
 
 def image_lines(fchange: Optional[FileChange], side: str) -> list:
