@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections import Counter
 
 import pytest
@@ -16,6 +15,8 @@ from reviewkit.code import cfg, cparse, memo
 from reviewkit.rules import Rule, loader
 from reviewkit.rules.context import query
 from reviewkit.rules.lib import gup
+
+from .test_rules_cfg import _bug_back
 
 
 def _counting(monkeypatch) -> Counter:
@@ -44,7 +45,7 @@ def _lint(tmp_path, monkeypatch, name: str, args: list, shortcuts: bool) -> tupl
     assert cli.main(["lint", *args, "--no-checkpatch", "--filter", "all", "--format", "json", "-o", str(out),
                      "--fail-on", "never", "--allow-unapplied"]) == 0
     data = json.loads(out.read_text())
-    return {k: data[k] for k in ("findings", "resolved", "waived", "errors")}, calls
+    return {k: data[k] for k in ("findings", "resolved", "waived", "errors", "patches")}, calls
 
 
 def _same_both_ways(tmp_path, monkeypatch, name, args) -> dict:
@@ -65,38 +66,17 @@ def test_mm_series_same_with_and_without_the_shortcuts(series, corpus, linux_6_1
                                                      str(linux_6_1)])
 
 
-def _reversed(diff: str) -> str:
-    out = []
-    for ln in diff.split("\n"):
-        m = re.match(r"@@ -(\d+(?:,\d+)?) \+(\d+(?:,\d+)?) @@(.*)", ln)
-        if m:
-            out.append(f"@@ -{m.group(2)} +{m.group(1)} @@{m.group(3)}")
-        elif ln.startswith(("--- ", "+++ ")):
-            out.append(ln)
-        elif ln[:1] in "+-" and ln:
-            out.append({"+": "-", "-": "+"}[ln[0]] + ln[1:])
-        else:
-            out.append(ln)
-    return "\n".join(out)
-
-
 def test_stable_fixes_same_with_and_without_the_shortcuts(corpus, linux_6_12, tmp_path, monkeypatch):
     """Every stable-queue mm fix reversed (the bug brought back into the fixed 6.12 tree: findings),
     then the same fixes forward (already in the tree: read from their hunks)."""
     originals = sorted((corpus / "stable-mm-6.12" / "patches").glob("*.patch"))
     folder = tmp_path / "reversed"
     folder.mkdir()
-    for i, path in enumerate(originals):
-        text = path.read_text(errors="replace")
-        if "\n--- a/" not in text:
-            continue
-        (folder / path.name).write_text(
-            f"From: Test <test@example.org>\nSubject: [PATCH] mm: bring fixed bug {i} back\n"
-            f"Message-Id: <reversed-{i}@example.org>\nDate: Mon, 06 Oct 2025 10:00:00 +0000\n\n"
-            "Reverse of a stable fix.\n\nSigned-off-by: Test <test@example.org>\n---\n"
-            + _reversed(text[text.index("\n--- a/") + 1:]))
+    for path in originals:
+        (folder / path.name).write_text(_bug_back(corpus, path.name))
     tree = ["--tree", str(linux_6_12)]
     found = _same_both_ways(tmp_path, monkeypatch, "reversed", [*map(str, sorted(folder.iterdir())), *tree])
+    assert len(found["patches"]) == len(originals)
     assert len({f["rule"] for f in found["findings"]}) >= 8
     _same_both_ways(tmp_path, monkeypatch, "forward", [*map(str, originals), *tree])
 
