@@ -31,14 +31,14 @@ condition atom that holds it):
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+import bisect
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 import tree_sitter
 
 from .changes import FRAGMENT
-from .cparse import CALLS_QUERY
+from . import memo
 
 Node = tree_sitter.Node
 
@@ -166,6 +166,8 @@ class CFG:
         self._find_back_edges()
         self._idom = self._dominators()
         self._reach_cache: dict[int, set] = {}
+        self._node_calls: dict[int, tuple] = {}
+        self._all_calls: Optional[list] = None
 
     # --- building (backwards: each statement is built knowing where it continues) ----------
 
@@ -508,17 +510,36 @@ class CFG:
         return got
 
     def _has_call(self, i: int, names: frozenset, after: int = -1, before: Optional[int] = None) -> bool:
-        ast = self.nodes[i].ast
-        if ast is None or self.nodes[i].kind in ("assume", "case", "config", "join", "label", "branch"):
-            return False
-        stack = [ast]
-        while stack:
-            n = stack.pop()
-            if n.type == "call_expression" and _callee(n) in names and n.start_byte >= after \
-                    and (before is None or n.end_byte <= before):
+        for name, start, end in self._calls_at(i):
+            if name in names and start >= after and (before is None or end <= before):
                 return True
-            stack.extend(n.named_children)
         return False
+
+    def _fn_calls(self) -> list:
+        if self._all_calls is None:
+            self._all_calls = sorted((c.start_byte, c.end_byte, name) for c, name in memo.named_calls(self.fn_node))
+        return self._all_calls
+
+    def _calls_at(self, i: int) -> tuple:
+        """(name, start, end) of the calls a graph node's statement or condition atom makes, found
+        once per node: path queries ask at every node they pass."""
+        got = self._node_calls.get(i)
+        if got is None:
+            nd = self.nodes[i]
+            if nd.ast is None or nd.kind in ("assume", "case", "config", "join", "label", "branch"):
+                got = ()
+            else:  # the function's calls (found once) that lie inside this node's text
+                lo, hi = nd.ast.start_byte, nd.ast.end_byte
+                calls = self._fn_calls()
+                k = bisect.bisect_left(calls, (lo,))
+                out = []
+                while k < len(calls) and calls[k][0] < hi:
+                    if calls[k][1] <= hi:
+                        out.append((calls[k][2], calls[k][0], calls[k][1]))
+                    k += 1
+                got = tuple(out)
+            self._node_calls[i] = got
+        return got
 
     def reaches(self, a: Node, b: Node, avoiding: Iterable[str] = (),
                 stop: Optional[Callable[[Node], bool]] = None, nonnull: Optional[str] = None) -> bool:
@@ -713,29 +734,17 @@ def _is_fragment(fn_node: Node) -> bool:
 
 
 def _calls(node: Node) -> list[Node]:
-    return [n.parent for n in tree_sitter.QueryCursor(CALLS_QUERY).captures(node).get("callee", [])]
+    return [c for c, _name in memo.named_calls(node)]
 
 
 def _within(node: Node, outer: Node) -> bool:
     return outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte
 
 
-_cache: "OrderedDict[tuple, tuple]" = OrderedDict()
-
-
 def function_cfg(fn_node: Node) -> CFG:
-    """The control-flow graph of a function (or a compound statement / hunk fragment), cached
-    for the last few nodes asked about (rules ask many questions of one function)."""
-    key = (fn_node.id, fn_node.start_byte, fn_node.end_byte)
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == fn_node:
-        _cache.move_to_end(key)
-        return hit[1]
-    cfg = CFG(fn_node)
-    _cache[key] = (fn_node, cfg)
-    if len(_cache) > 64:
-        _cache.popitem(last=False)
-    return cfg
+    """The control-flow graph of a function (or a compound statement / hunk fragment), shared
+    (reviewkit.code.memo): rules ask many questions of one function."""
+    return memo.per_node("cfg", fn_node, CFG)
 
 
 def cfg_of(node: Node) -> Optional[CFG]:

@@ -10,6 +10,7 @@ parses both from the tree being checked (nothing is copied into reviewkit) into 
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Optional
 
@@ -94,6 +95,12 @@ def call_class(name: str, first_arg: str = "") -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed_order(text: str, heading: str) -> frozenset:
+    """parse_order() once per text: each patch of a series reads the same comments again."""
+    return frozenset(parse_order(text, heading))
+
+
 def parse_order(text: str, heading: str) -> set[tuple[str, str]]:
     """(outer, inner) pairs from the indented comment after `heading`: each lock before every
     lock indented under it, transitively."""
@@ -136,6 +143,6 @@ def documented_order(read) -> set[tuple[str, str]]:
     for path, heading in ORDER_FILES:
         text = read(path)
         if text:
-            pairs |= parse_order(text, heading)
+            pairs |= _parsed_order(text, heading)
     # an order documented both ways (hugetlb's own order against the general one) decides nothing
     return {p for p in pairs if (p[1], p[0]) not in pairs}

@@ -2,7 +2,8 @@
 
     from reviewkit.rules import Rule
 
-    RULE = Rule(id="mm/my-rule", severity="warning", scope="function", summary="one line")
+    RULE = Rule(id="mm/my-rule", severity="warning", scope="function", summary="one line",
+                needs=("BUG_ON",))  # skipped on functions whose text holds none of these
 
     def check(ctx):            # ctx: reviewkit.rules.context.Context
         for call in ctx.calls(names={"BUG_ON"}):

@@ -19,6 +19,7 @@ from typing import Iterable, Optional, Union
 
 import tree_sitter
 
+from ..code import memo
 from ..code.analysis import Analysis
 from ..code.changes import FileChange, FunctionChange
 from ..code.cparse import LANGUAGE, ParsedFile
@@ -38,8 +39,15 @@ class Rule:
     severity: str
     scope: str
     summary: str
+    # function rules: names or literals without which the rule cannot fire on a function (its
+    # trigger: the grab, the clear, the lock...). The engine skips the rule on a function whose
+    # text on both sides (and its changed lines) contains none of them. Empty: always run.
+    needs: tuple = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.needs, str) or not all(isinstance(n, str) and n for n in self.needs):
+            raise ValueError(f"{self.id}: needs is a collection of non-empty strings")
+        object.__setattr__(self, "needs", tuple(sorted(set(self.needs))))
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: severity must be one of {SEVERITIES}")
         if self.scope not in SCOPES:
@@ -71,6 +79,35 @@ def patch_lines(patch: Patch, kind: str) -> frozenset:
                            for ln in h.lines if ln.kind == kind and ln.text.strip())
         object.__setattr__(patch, attr, cached)
     return cached
+
+
+def function_text(fchange: Optional[FileChange], func: FunctionChange) -> str:
+    """All a function rule can read of one changed function: its name, its text on both sides (real
+    and as tree-sitter saw it) and the lines the patch adds and removes in it (what rules read
+    when a side did not parse). Rule.needs is tested against this."""
+    parts = [func.name]
+    for fn in (func.before, func.after):
+        if fn is not None and fn.node is not None:
+            parts.append(fn.node.text.decode("utf-8", "replace"))
+            if fn.source:
+                parts.append(fn.text_of(fn.node))
+    if fchange is not None:
+        for side, lines in (("before", func.removed_lines), ("after", func.added_lines)):
+            split = image_lines(fchange, side) if lines else []
+            parts.extend(split[n - 1] for n in sorted(lines) if 0 < n <= len(split))
+    return "\n".join(dict.fromkeys(parts))  # the real text is often the text tree-sitter saw
+
+
+def image_lines(fchange: Optional[FileChange], side: str) -> list:
+    """This side's text of a changed file (a sparse image when there is no tree), split once per
+    file and side: every rule asks for it for every function."""
+    if fchange is None:
+        return []
+    cache = fchange.__dict__.setdefault("_lines", {})
+    if side not in cache:
+        text = fchange.images.after if side == "after" else fchange.images.before
+        cache[side] = text.split("\n") if text else []
+    return cache[side]
 
 
 class Context:
@@ -178,22 +215,23 @@ class Context:
         return any(a <= ln <= b for ln in self.changed_lines)
 
     def captures(self, pattern: str, node: Optional[tree_sitter.Node] = None) -> dict:
+        """What `pattern` captures under `node` (default: the function); shared by every rule
+        asking the same of the same node."""
         node = node if node is not None else self.node
         if node is None:
             return {}
-        return tree_sitter.QueryCursor(query(pattern)).captures(node)
+        return memo.captures(node, query(pattern), pattern)
 
     def calls(self, node: Optional[tree_sitter.Node] = None, names: Optional[Iterable[str]] = None) -> list:
-        """call_expression nodes under `node` (default: the function), in source order, optionally by name."""
-        wanted = set(names) if names is not None else None
-        found = self.captures("(call_expression function: (identifier) @name) @call", node)
-        out = []
-        for call in found.get("call", []):
-            name = call.child_by_field_name("function").text.decode("utf-8", "replace")
-            if wanted is None or name in wanted:
-                out.append(call)
-        out.sort(key=lambda n: n.start_byte)
-        return out
+        """call_expression nodes under `node` (default: the function) whose callee is a plain name, in
+        source order, optionally by name."""
+        node = node if node is not None else self.node
+        if node is None:
+            return []
+        if names is None:
+            return [c for c, _name in memo.named_calls(node)]
+        wanted = names if isinstance(names, (set, frozenset, dict)) else set(names)
+        return [c for c, name in memo.named_calls(node) if name in wanted]
 
     @staticmethod
     def call_name(call: tree_sitter.Node) -> str:
@@ -226,15 +264,7 @@ class Context:
         )
 
     def _image_lines(self) -> list:
-        """This side's text of the function's file (a sparse image when there is no tree), split
-        once per file and side: every rule asks for it for every function."""
-        if self.file is None:
-            return []
-        cache = self.file.__dict__.setdefault("_lines", {})
-        if self.side not in cache:
-            text = self.file.images.after if self.side == "after" else self.file.images.before
-            cache[self.side] = text.split("\n") if text else []
-        return cache[self.side]
+        return image_lines(self.file, self.side)
 
     def _line_text(self, line: Optional[int]) -> str:
         lines = self._image_lines()

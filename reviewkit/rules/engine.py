@@ -10,17 +10,19 @@ findings are never filtered. A rule that raises becomes an entry in `errors`.
 """
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Optional, Union
 
+from ..code import memo
 from ..code.analysis import Analysis
 from ..code.changes import FunctionChange, failed_hunk_functions
 from ..model import FILTERS, SEVERITY_RANK, Errors, Finding  # noqa: F401 (also rules.engine's names)
 from ..pipeline import Parsed
 from ..source.trees import NoTree, OverlayTree
-from .context import Context, patch_lines
+from .context import Context, function_text, patch_lines
 from .loader import LoadedRule
 from .waivers import Waiver, apply_waivers, trailer_waivers
 
@@ -116,6 +118,9 @@ def lint(parsed: Parsed, analysis: Analysis, rules: Iterable[LoadedRule], errors
     waivers and counts treat them like the rules' own. A callable `extra` is called once, after every
     rule has run: checkpatch.pl, running in its own process, is waited for only then."""
     errors = errors if errors is not None else parsed.errors
+    # REVIEWKIT_NO_PREFILTER=1: every rule runs on every function and computes everything itself
+    # (no Rule.needs pre-filter, no shared per-node work): what the no-loss test compares against
+    memo.ENABLED = os.environ.get("REVIEWKIT_NO_PREFILTER", "") in ("", "0")
     rules = list(rules)
     by_scope = {s: [r for r in rules if r.meta.scope == s] for s in ("series", "patch", "function", "tree")}
     services = Services(analysis, errors)
@@ -230,7 +235,11 @@ def _function_rules(rules, parsed, analysis, series, si, patch, fchange, func: F
     only findings on the lines the patch itself adds or removes are kept."""
     after_all: list[Finding] = []
     before_all: list[Finding] = []
+    text = function_text(fchange, func) if memo.ENABLED else None
     for rule in rules:
+        if text is not None and rule.meta.needs and not any(n in text for n in rule.meta.needs):
+            timings.setdefault(rule.id, 0.0)
+            continue  # its trigger is on neither side: it cannot fire here
         for side in ("after", "before"):
             if side == "before" and func.before is None and func.source == "tree":
                 continue

@@ -64,8 +64,6 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 
-RULE = Rule(id="mm/arch-make-accessible-before-io", severity="warning", scope="function",
-            summary="FOLL_PIN grabs and writeback starts call arch_make_folio_accessible(); DMA users must pin")
 
 HOOKS = frozenset({"arch_make_folio_accessible", "arch_make_page_accessible"})
 RAW_WRITEBACK = frozenset({"folio_test_set_writeback", "folio_set_writeback", "SetPageWriteback",
@@ -85,6 +83,11 @@ HELD = gup.PLAIN_GET | gup.GRAB | gup.PIN_ACQUIRE | gup.GET_ACQUIRE | RAW_WRITEB
     "folio_lock", "folio_trylock", "lock_page", "trylock_page", "follow_page", "folio_test_locked",
     "PageLocked", "__folio_start_writeback", "__test_set_page_writeback",
 })
+
+
+RULE = Rule(id="mm/arch-make-accessible-before-io", severity="warning", scope="function",
+            summary="FOLL_PIN grabs and writeback starts call arch_make_folio_accessible(); DMA users must pin",
+            needs=gup.GRAB | RAW_WRITEBACK | gup.GET_ACQUIRE | HOOKS)
 
 
 def check(ctx):

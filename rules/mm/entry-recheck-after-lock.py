@@ -42,13 +42,16 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/entry-recheck-after-lock", severity="warning", scope="function",
-            summary="an entry copied before its table lock is re-read before it is re-tested under the lock")
 
 READS = frozenset({"pmdp_get_lockless", "pmdp_get", "pudp_get", "ptep_get", "ptep_get_lockless", "READ_ONCE"})
 LOCKS = {"pmd_lock": 1, "pud_lock": 1, "huge_pte_lock": 2}   # lock call -> the table pointer argument
 UNLOCKS = frozenset({"spin_unlock", "pte_unmap_unlock"})
 _DEREF = re.compile(r"^\*\s*(\w+)$")
+
+
+RULE = Rule(id="mm/entry-recheck-after-lock", severity="warning", scope="function",
+            summary="an entry copied before its table lock is re-read before it is re-tested under the lock",
+            needs=LOCKS)
 
 
 def _copies(ctx):

@@ -48,8 +48,6 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/folio-unlock-unpaired", severity="warning", scope="function",
-            summary="folio_unlock() only on paths where this function locked the folio")
 
 UNLOCK = frozenset({"folio_unlock", "unlock_page"})
 LOCK = frozenset({"folio_lock", "folio_trylock", "folio_lock_killable", "__folio_lock", "lock_page",
@@ -60,6 +58,11 @@ LOCK = frozenset({"folio_lock", "folio_trylock", "folio_lock_killable", "__folio
 UNLOCKED_SOURCES = frozenset({"swap_cache_get_folio", "filemap_get_folio", "__filemap_get_folio",
                               "vm_normal_folio", "folio_alloc", "vma_alloc_folio", "folio_alloc_mpol",
                               "read_mapping_folio", "filemap_alloc_folio", "pfn_swap_entry_folio"})
+
+
+RULE = Rule(id="mm/folio-unlock-unpaired", severity="warning", scope="function",
+            summary="folio_unlock() only on paths where this function locked the folio",
+            needs=UNLOCK)
 
 
 def _sources(fn_body, name):

@@ -54,7 +54,8 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 
 RULE = Rule(id="mm/foll-force-scope", severity="error", scope="function",
-            summary="FOLL_FORCE only for debugger-style access: error in drivers and with pins, warning elsewhere")
+            summary="FOLL_FORCE only for debugger-style access: error in drivers and with pins, warning elsewhere",
+            needs=("FOLL_FORCE",))
 
 # mm-rules.md §4.E (6.12.117), plus what 6.1.192 still has (ia64, um); include/ defines and tests the flag
 ALLOWED = frozenset({

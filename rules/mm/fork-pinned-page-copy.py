@@ -54,8 +54,6 @@ import re
 from reviewkit.rules import Rule
 from reviewkit.rules.lib.chains import arms
 
-RULE = Rule(id="mm/fork-pinned-page-copy", severity="error", scope="function",
-            summary="fork must not share a possibly DMA-pinned anon page hidden in a non-present entry")
 
 FORK_PATH = {"copy_page_range", "copy_p4d_range", "copy_pud_range", "copy_pmd_range", "copy_pte_range",
              "copy_present_ptes", "copy_present_pte", "copy_present_page", "copy_nonpresent_pte",
@@ -70,6 +68,11 @@ EXEMPT_FAMILIES = {"migration", "device_private"}
 # The arm asserts it never sees a COW mapping (v8 of the series: COW entries are removed first).
 SHARED_ONLY = re.compile(r"\b(?:VM_)?(?:BUG_ON|WARN_ON\w*)\s*\(\s*is_cow_mapping\s*\(")
 CHILD_MM = re.compile(r"^\s*(dst_mm|dst_vma\s*->\s*vm_mm)\s*$")
+
+
+RULE = Rule(id="mm/fork-pinned-page-copy", severity="error", scope="function",
+            summary="fork must not share a possibly DMA-pinned anon page hidden in a non-present entry",
+            needs=FORK_PATH | {"dst_mm", "dst_pte", "dst_vma"})
 
 
 def _registry(ctx):

@@ -64,8 +64,6 @@ from dataclasses import replace
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 
-RULE = Rule(id="mm/gup-pin-release-pairing", severity="error", scope="function",
-            summary="FOLL_PIN references are released with unpin_*(), FOLL_GET references with put_page()")
 
 # the release of the other family with the same arguments, for the suggestion
 _AS_PIN = {"put_page": "unpin_user_page", "folio_put": "unpin_folio", "release_pages": "unpin_user_pages",
@@ -74,6 +72,11 @@ _AS_GET = {"unpin_user_page": "put_page", "unpin_user_pages": "release_pages", "
            "unpin_user_pages_dirty_lock": "release_pages", "unpin_user_folio": "folio_put_refs",
            "unpin_folios": "folio_put"}
 _PLAIN_PUTS = ("put_page", "folio_put", "folio_put_refs", "release_pages")
+
+
+RULE = Rule(id="mm/gup-pin-release-pairing", severity="error", scope="function",
+            summary="FOLL_PIN references are released with unpin_*(), FOLL_GET references with put_page()",
+            needs=gup.ANY_RELEASE | set(_PLAIN_PUTS))
 
 
 def check(ctx):

@@ -69,12 +69,15 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import gup
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/gupfast-recheck-after-ref", severity="error", scope="function",
-            summary="lockless walkers: reject pte_special, take the ref, re-read the pte/pmd, drop it on change")
 
 _SPECIAL_TESTS = ("pte_special", "vm_normal_page", "vm_normal_folio", "pte_devmap")
 _VAL = {"pte": "pte_val", "pmd": "pmd_val", "pud": "pud_val", "p4d": "p4d_val", "pgd": "pgd_val"}
 _REREAD = {"pte": "ptep_get({p})", "pmd": "*{p}", "pud": "*{p}", "p4d": "*{p}", "pgd": "*{p}"}
+
+
+RULE = Rule(id="mm/gupfast-recheck-after-ref", severity="error", scope="function",
+            summary="lockless walkers: reject pte_special, take the ref, re-read the pte/pmd, drop it on change",
+            needs=gup.SPECULATIVE_GRABS)
 
 
 def check(ctx):

@@ -35,12 +35,15 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/kmap-local-lifo", severity="warning", scope="function",
-            summary="pte_offset_map()/kmap_local mappings are unmapped in reverse order (LIFO)")
 
 MAPS = frozenset({"pte_offset_map", "pte_offset_map_nolock", "pte_offset_map_rw_nolock", "pte_offset_map_lock",
                   "kmap_local_page", "kmap_local_folio", "kmap_atomic", "pte_offset_map_ro_nolock"})
 UNMAPS = frozenset({"pte_unmap", "pte_unmap_unlock", "kunmap_local", "kunmap_atomic"})
+
+
+RULE = Rule(id="mm/kmap-local-lifo", severity="warning", scope="function",
+            summary="pte_offset_map()/kmap_local mappings are unmapped in reverse order (LIFO)",
+            needs=MAPS)
 
 
 def _unmaps(ctx, name):

@@ -41,10 +41,13 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/lock-order", severity="warning", scope="function",
-            summary="locks are taken in the order mm/rmap.c and mm/filemap.c document (no ABBA within a function)")
 
 _orders: dict = {}
+
+
+RULE = Rule(id="mm/lock-order", severity="warning", scope="function",
+            summary="locks are taken in the order mm/rmap.c and mm/filemap.c document (no ABBA within a function)",
+            needs=[name for names in L.ACQUIRE.values() for name in names] + ["spin_lock"])
 
 
 def documented(ctx):

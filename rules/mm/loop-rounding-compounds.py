@@ -42,11 +42,14 @@ as it was; commit the rounded value only once an attempt succeeds.
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/loop-rounding-compounds", severity="warning", scope="function",
-            summary="a retry loop does not round its own input by a granularity that changes per iteration")
 
 ROUNDING = frozenset({"round_down", "round_up", "ALIGN_DOWN", "ALIGN"})
 _LOOPS = "[(for_statement) (while_statement) (do_statement)] @l"
+
+
+RULE = Rule(id="mm/loop-rounding-compounds", severity="warning", scope="function",
+            summary="a retry loop does not round its own input by a granularity that changes per iteration",
+            needs=ROUNDING)
 
 
 def _assigned_in(ctx, loop):

@@ -62,10 +62,9 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/mmu-notifier-bracket", severity="warning", scope="function",
-            summary="user pte changes are bracketed by mmu_notifier_invalidate_range_start/end, started outside the PTL")
 
 START = frozenset({"mmu_notifier_invalidate_range_start", "mmu_notifier_invalidate_range_start_nonblock"})
+WALKS = frozenset({"walk_page_range", "walk_page_vma", "walk_page_range_vma", "walk_page_mapping"})
 END = frozenset({"mmu_notifier_invalidate_range_end", "mmu_notifier_invalidate_range_only_end"})
 # helpers that bracket their own pte changes (mm-rules.md R14)
 SELF_NOTIFYING = frozenset({
@@ -79,6 +78,11 @@ MODIFIERS = (P.CLEAR_PTE - P.CLEAR_NOT_PRESENT) | P.WRPROTECT_PTE | frozenset({
     "pmdp_invalidate", "pmdp_invalidate_ad", "pmdp_collapse_flush", "pmdp_set_wrprotect",
 })
 _PRIMITIVE = re.compile(r"^_*(ptep|huge_ptep|pmdp|pudp)_")
+
+
+RULE = Rule(id="mm/mmu-notifier-bracket", severity="warning", scope="function",
+            summary="user pte changes are bracketed by mmu_notifier_invalidate_range_start/end, started outside the PTL",
+            needs=START | WALKS)
 
 
 # --- 1. _start under the PTL -------------------------------------------------------------------
@@ -164,8 +168,6 @@ def _check_outside(ctx, fn_body, modifiers):
 
 
 # --- 4. a new page-walk operation that changes ptes with no bracket ------------------------------
-
-WALKS = frozenset({"walk_page_range", "walk_page_vma", "walk_page_range_vma", "walk_page_mapping"})
 
 
 def _brackets(fn_node) -> bool:

@@ -39,8 +39,6 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/moved-pte-soft-dirty", severity="warning", scope="function",
-            summary="an entry moved to another address (mremap, UFFDIO_MOVE) is marked soft-dirty")
 
 # take-down -> the store of the same level (a pmd taken down and ptes stored is a split, not a move)
 TAKE_DOWN = {"ptep_get_and_clear": "set_pte_at", "ptep_clear_flush": "set_pte_at",
@@ -48,6 +46,11 @@ TAKE_DOWN = {"ptep_get_and_clear": "set_pte_at", "ptep_clear_flush": "set_pte_at
 STORE = frozenset(TAKE_DOWN.values())
 SOFT_DIRTY = frozenset({"move_soft_dirty_pte", "pte_mksoft_dirty", "pte_swp_mksoft_dirty", "move_soft_dirty_pmd",
                         "pmd_mksoft_dirty", "pmd_swp_mksoft_dirty"})
+
+
+RULE = Rule(id="mm/moved-pte-soft-dirty", severity="warning", scope="function",
+            summary="an entry moved to another address (mremap, UFFDIO_MOVE) is marked soft-dirty",
+            needs=STORE)
 
 
 def _where(call):

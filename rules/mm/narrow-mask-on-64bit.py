@@ -33,7 +33,8 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/narrow-mask-on-64bit", severity="warning", scope="function",
-            summary="a 64-bit offset masked with ~(size - 1) of a narrower type loses its high bits")
+            summary="a 64-bit offset masked with ~(size - 1) of a narrower type loses its high bits",
+            needs=("~",))
 
 WIDE = frozenset({"loff_t", "u64", "s64", "__u64", "__s64", "uint64_t", "int64_t", "sector_t", "blkcnt_t",
                   "long long", "unsigned long long"})

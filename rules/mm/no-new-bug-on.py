@@ -39,7 +39,8 @@ import re
 from reviewkit.rules import Rule
 
 RULE = Rule(id="mm/no-new-bug-on", severity="warning", scope="function",
-            summary="no new BUG_ON(); VM_BUG_ON/VM_WARN conditions must be side-effect free")
+            summary="no new BUG_ON(); VM_BUG_ON/VM_WARN conditions must be side-effect free",
+            needs=("BUG", "VM_WARN"))
 
 # checkpatch's AVOID_BUG pattern, as a name test
 _BUG = re.compile(r"^(?!AA_|BUILD_|DCCP_|IDA_|KVM_|RWLOCK_|snd_|SPIN_)(?:[a-zA-Z_]*_)?BUG(?:_ON)?(?:_[A-Z_]+)?$")

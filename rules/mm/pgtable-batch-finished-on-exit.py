@@ -40,11 +40,14 @@ the loop finish the batch, and return the error there.
 from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 
-RULE = Rule(id="mm/pgtable-batch-finished-on-exit", severity="warning", scope="function",
-            summary="no return from a page-table loop whose changes are synced/flushed after it (break instead)")
 
 # the call that finishes the loop's changes -> the call that started the batch (None: the loop itself)
 FINISH = {"arch_sync_kernel_mappings": None, "arch_leave_lazy_mmu_mode": "arch_enter_lazy_mmu_mode"}
+
+
+RULE = Rule(id="mm/pgtable-batch-finished-on-exit", severity="warning", scope="function",
+            summary="no return from a page-table loop whose changes are synced/flushed after it (break instead)",
+            needs=FINISH)
 
 
 def check(ctx):

@@ -44,8 +44,6 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/pmd-entry-not-present", severity="warning", scope="function",
-            summary="a pmd read from the table is known present (not a migration entry) before pmd_folio/pmd_page/...")
 
 PRESENT_ONLY = frozenset({"pmd_folio", "pmd_page", "pmd_pfn", "pmd_write", "pmd_dirty", "pmd_young", "pmd_pgprot"})
 PRESENT_IF_TRUE = frozenset({"pmd_present", "pmd_trans_huge", "pmd_devmap", "is_huge_zero_pmd", "pmd_is_huge"})
@@ -54,6 +52,11 @@ PRESENT_IF_FALSE = frozenset({"is_pmd_migration_entry", "is_swap_pmd", "pmd_none
                               "pmd_trans_unstable", "pmd_none_or_trans_huge_or_clear_bad", "pmd_is_migration_entry",
                               "pmd_is_valid_softleaf", "pmd_is_device_private_entry",
                               "softleaf_is_migration", "is_migration_entry"})  # of an entry decoded from it
+
+
+RULE = Rule(id="mm/pmd-entry-not-present", severity="warning", scope="function",
+            summary="a pmd read from the table is known present (not a migration entry) before pmd_folio/pmd_page/...",
+            needs=PRESENT_ONLY)
 
 
 def _decoded(fn_body, spellings) -> set:

@@ -44,8 +44,6 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/pte-nolock-recheck", severity="warning", scope="function",
-            summary="ptes of a table mapped by pte_offset_map_*nolock() change only after a pmd_same/pte_same recheck")
 
 NOLOCK = {"pte_offset_map_nolock": 3, "pte_offset_map_rw_nolock": 4}
 WRITES = P.CLEAR_PTE | P.WRPROTECT_PTE | frozenset(P.STORE_PTE) - {"set_pmd_at"}
@@ -53,6 +51,11 @@ RECHECKS = frozenset({"pte_same", "pmd_same"})
 HELD = frozenset({"pmd_lock", "mmap_write_lock", "mmap_write_lock_killable", "vma_start_write",
                   "mmap_assert_write_locked"})
 _SPIN = frozenset({"spin_lock", "spin_lock_nested", "spin_lock_irq", "spin_trylock"})
+
+
+RULE = Rule(id="mm/pte-nolock-recheck", severity="warning", scope="function",
+            summary="ptes of a table mapped by pte_offset_map_*nolock() change only after a pmd_same/pte_same recheck",
+            needs=NOLOCK)
 
 
 def _table_write(call, names: set) -> bool:

@@ -53,8 +53,6 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/pte-offset-map-may-fail", severity="error", scope="function",
-            summary="pte_offset_map*() / pte_alloc_map_lock() results must be NULL-checked (NULL since 6.5)")
 
 MAP = frozenset({"pte_offset_map", "pte_offset_map_lock", "pte_offset_map_nolock", "pte_offset_map_ro_nolock",
                  "pte_offset_map_rw_nolock", "__pte_offset_map", "__pte_offset_map_lock"})
@@ -65,6 +63,11 @@ _HEADERS = ("include/linux/mm.h", "include/linux/pgtable.h")
 # v6.5, the first release whose pte_offset_map() can fail, was tagged on this day
 FAILING_API_RELEASED = datetime(2023, 8, 27, tzinfo=timezone.utc)
 _semantics_cache: dict = {}
+
+
+RULE = Rule(id="mm/pte-offset-map-may-fail", severity="error", scope="function",
+            summary="pte_offset_map*() / pte_alloc_map_lock() results must be NULL-checked (NULL since 6.5)",
+            needs=MAP | ALLOC)
 
 
 # --- which kernel ----------------------------------------------------------------------------

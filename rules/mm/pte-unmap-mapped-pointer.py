@@ -43,11 +43,14 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/pte-unmap-mapped-pointer", severity="error", scope="function",
-            summary="pte_unmap() gets what pte_offset_map*() returned (not a stack copy), nested maps undone LIFO")
 
 UNMAP = frozenset({"pte_unmap", "pte_unmap_unlock"})
 _STEP = re.compile(r"\s*[-+]\s*\w+$")  # `pte - 1`: the table pointer moved along
+
+
+RULE = Rule(id="mm/pte-unmap-mapped-pointer", severity="error", scope="function",
+            summary="pte_unmap() gets what pte_offset_map*() returned (not a stack copy), nested maps undone LIFO",
+            needs=UNMAP)
 
 
 def _is_map(name):

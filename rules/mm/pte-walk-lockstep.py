@@ -44,7 +44,8 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/pte-walk-lockstep", severity="warning", scope="function",
-            summary="a pte walk advances the pte pointer with the address, not only on some iterations")
+            summary="a pte walk advances the pte pointer with the address, not only on some iterations",
+            needs=("PAGE_SIZE",))
 
 _DECLS = "[(declaration type: (type_identifier) @t) (parameter_declaration type: (type_identifier) @t)] @d"
 _STEPS = "[(update_expression) (assignment_expression)] @s"

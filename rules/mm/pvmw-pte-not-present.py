@@ -45,7 +45,8 @@ from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
 RULE = Rule(id="mm/pvmw-pte-not-present", severity="warning", scope="function",
-            summary="a pte found by page_vma_mapped_walk() is tested with pte_present() before pte_pfn/young/...")
+            summary="a pte found by page_vma_mapped_walk() is tested with pte_present() before pte_pfn/young/...",
+            needs=("page_vma_mapped_walk",))
 
 VALUE_USES = frozenset({"pte_pfn", "pte_page", "pte_write", "pte_dirty", "pte_young", "vm_normal_page",
                         "vm_normal_folio"})

@@ -70,8 +70,6 @@ from reviewkit.rules import Rule
 from reviewkit.rules.lib import entries as E
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/swp-pte-bit-preservation", severity="error", scope="function",
-            summary="a rebuilt non-present pte keeps soft-dirty / uffd-wp of the pte it replaces")
 
 SD, UFFD, EXCL = "soft-dirty", "uffd-wp", "exclusive"
 # construction -> {bit: the call that puts that bit on the new pte}
@@ -95,6 +93,11 @@ _EXEMPT_KINDS = ("hwpoison", "marker", "poisoned", "guard", "swapin_error")
 _CTOR = re.compile(r"^make_(\w*?)_?(?:swp_)?entry(_young|_dirty)?$")
 _SWAP_SLOT = frozenset({"page_swap_entry", "folio_swap_entry"})  # a genuine swap entry (swap-out)
 _EXCLUSIVITY = re.compile(r"anon_exclusive|AnonExclusive|swp_exclusive")
+
+
+RULE = Rule(id="mm/swp-pte-bit-preservation", severity="error", scope="function",
+            summary="a rebuilt non-present pte keeps soft-dirty / uffd-wp of the pte it replaces",
+            needs=_FAMILIES)
 
 
 def entry_kind(ctor: str):

@@ -66,13 +66,16 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/tlb-flush-after-pte-clear", severity="warning", scope="function",
-            summary="a cleared/downgraded present pte is flushed (or gathered) before the PTL drop / page free")
 
 CHECKED = (P.CLEAR_PTE - P.CLEAR_NOT_PRESENT - P.CLEAR_AND_FLUSH) | P.WRPROTECT_PTE
 # the generic implementations of the primitives themselves (include/linux/pgtable.h)
 _PRIMITIVE = re.compile(r"^_*(ptep|huge_ptep|pmdp|pudp)_")
 _FORK_COPY = re.compile(r"^_*copy_")
+
+
+RULE = Rule(id="mm/tlb-flush-after-pte-clear", severity="warning", scope="function",
+            summary="a cleared/downgraded present pte is flushed (or gathered) before the PTL drop / page free",
+            needs=CHECKED)
 
 
 def _release_ok(call) -> bool:

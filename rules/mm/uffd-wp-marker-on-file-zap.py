@@ -68,8 +68,6 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/uffd-wp-marker-on-file-zap", severity="error", scope="function",
-            summary="clearing a uffd-wp pte of a file VMA leaves a PTE_MARKER_UFFD_WP unless the range is torn down")
 
 INSTALLERS = frozenset({"pte_install_uffd_wp_if_needed", "zap_install_uffd_wp_if_needed"})
 DROP_FLAGS = frozenset({"ZAP_FLAG_DROP_MARKER", "ZAP_FLAG_DROP_FILE_UFFD_WP"})
@@ -89,6 +87,11 @@ _TEARDOWN = frozenset({"unmap_vmas", "exit_mmap", "unmap_region", "vms_clear_pte
                        "free_pgtables"})
 _FOLIO_LOCKED = frozenset({"folio_test_locked", "PageLocked", "folio_lock", "lock_page", "folio_trylock",
                            "trylock_page"})
+
+
+RULE = Rule(id="mm/uffd-wp-marker-on-file-zap", severity="error", scope="function",
+            summary="clearing a uffd-wp pte of a file VMA leaves a PTE_MARKER_UFFD_WP unless the range is torn down",
+            needs=P.CLEAR_PTE | DROP_FLAGS)
 
 
 def _says_anon(cond, in_then: bool) -> bool:

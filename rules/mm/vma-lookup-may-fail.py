@@ -38,10 +38,13 @@ from reviewkit.code.cfg import cfg_of
 from reviewkit.rules import Rule
 from reviewkit.rules.lib import pte as P
 
-RULE = Rule(id="mm/vma-lookup-may-fail", severity="warning", scope="function",
-            summary="find_vma() / vma_lookup() may return NULL: test before vma->...")
 
 LOOKUPS = frozenset({"find_vma", "vma_lookup", "find_vma_prev", "find_extend_vma_locked"})
+
+
+RULE = Rule(id="mm/vma-lookup-may-fail", severity="warning", scope="function",
+            summary="find_vma() / vma_lookup() may return NULL: test before vma->...",
+            needs=LOOKUPS)
 
 
 def _first_use(fn_body, name, after):

@@ -12,6 +12,8 @@ from typing import Iterator, Optional
 
 import tree_sitter
 
+from ...code import memo
+
 
 @dataclass(frozen=True)
 class Arm:
@@ -70,13 +72,10 @@ def chain_at(if_node: tree_sitter.Node) -> Chain:
 
 
 def chains(node: tree_sitter.Node) -> Iterator[Chain]:
-    """Every chain in a function (or fragment), outermost first."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "if_statement" and not (n.parent is not None and n.parent.type == "else_clause"):
+    """Every chain in a function (or fragment), outermost first (in source order)."""
+    for n in memo.query_nodes(node, "(if_statement) @if", "if"):
+        if not (n.parent is not None and n.parent.type == "else_clause"):
             yield chain_at(n)
-        stack.extend(reversed(n.named_children))
 
 
 def arms(node: tree_sitter.Node) -> Iterator[Arm]:

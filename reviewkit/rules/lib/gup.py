@@ -25,6 +25,7 @@ from typing import Iterable, Optional
 
 import tree_sitter
 
+from ...code import memo
 from ...code.cfg import cfg_of
 
 Node = tree_sitter.Node
@@ -120,15 +121,9 @@ def arguments(call: Node) -> list:
 
 
 def calls_in(node: Node) -> list:
-    """call_expression nodes under node (itself included), in source order."""
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "call_expression":
-            out.append(n)
-        stack.extend(reversed(n.children))
-    out.sort(key=lambda n: n.start_byte)
-    return out
+    """call_expression nodes under node (itself included), in source order (shared: every GUP rule
+    asks this of the same function)."""
+    return list(memo.calls(node))
 
 
 def identifiers(node: Node) -> set:
@@ -252,9 +247,15 @@ def _refs_of_call(call: Node) -> list:
 
 def assignments(fn_node: Node) -> list:
     """(target key, value node, position) of every `x = v` and `T x = v` in the function."""
-    out, stack = [], [fn_node]
-    while stack:
-        n = stack.pop()
+    return list(memo.per_node("gup.assignments", fn_node, _assignments))
+
+
+def _assignments(fn_node: Node) -> tuple:
+    # right-to-left preorder (the order of the stack walk this replaced: aliases resolve in it)
+    found = sorted(memo.query_nodes(fn_node, "[(assignment_expression) (init_declarator)] @a", "a"),
+                   key=lambda n: (-n.end_byte, n.start_byte))
+    out = []
+    for n in found:
         if n.type == "assignment_expression" and n.child_by_field_name("operator") is not None \
                 and n.child_by_field_name("operator").type == "=":
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
@@ -263,8 +264,7 @@ def assignments(fn_node: Node) -> list:
         elif n.type == "init_declarator" and n.child_by_field_name("value") is not None:
             out.append((declarator_name(n.child_by_field_name("declarator")), n.child_by_field_name("value"),
                         n.start_byte))
-        stack.extend(n.children)
-    return [a for a in out if a[0]]
+    return tuple(a for a in out if a[0])
 
 
 def _with_aliases(fn_node: Node, refs: list) -> list:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import tree_sitter
 
+from ...code import memo
 from ...code import registry as reg_mod
 from ...code.cfg import cfg_of
 from .chains import Arm, Chain, chains
@@ -95,6 +96,8 @@ def hugetlb_site(path: str, function: str) -> bool:
 
 def dispatches(reg, node: tree_sitter.Node) -> list[Dispatch]:
     """The chains of a function that branch on at least two kinds, with what they cover."""
+    if not any(name in reg.predicates and name not in reg.helpers for _call, name in memo.named_calls(node)):
+        return []  # no arm can test a kind: the function calls no kind predicate at all
     out = []
     for chain in chains(node):
         per_arm = [arm_kinds(reg, a) for a in chain.arms]

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import tree_sitter
 
+from ...code import memo
 from ...code.cfg import cfg_of
 from ..context import query
 
@@ -106,23 +107,13 @@ def walk(node: Node) -> Iterator[Node]:
 _CALL_QUERY = "(call_expression function: (identifier)) @n"
 _ASSIGN_QUERY = "[(assignment_expression) (init_declarator)] @n"
 _NAME_QUERY = "[(identifier) (field_expression)] @n"
-_found: "OrderedDict[tuple, tuple]" = OrderedDict()
 
 
 def _nodes(node: Node, pattern: str) -> list[Node]:
-    """Nodes a query finds under `node`, in source order; cached for the last few nodes asked about,
-    because rules ask the same function body many questions (the cache keeps the node, so its tree
-    stays alive and node ids stay unique)."""
-    key = (node.id, node.start_byte, node.end_byte, pattern)
-    hit = _found.get(key)
-    if hit is not None:
-        _found.move_to_end(key)
-        return hit[1]
-    got = sorted(tree_sitter.QueryCursor(query(pattern)).captures(node).get("n", []), key=lambda n: n.start_byte)
-    _found[key] = (node, got)
-    if len(_found) > 256:
-        _found.popitem(last=False)
-    return got
+    """Nodes a query finds under `node`, in source order; shared (reviewkit.code.memo), because
+    rules ask the same function body many questions."""
+    return list(memo.per_node(f"pte:{pattern}", node, lambda n: tuple(sorted(
+        tree_sitter.QueryCursor(query(pattern)).captures(n).get("n", []), key=lambda c: c.start_byte))))
 
 
 def calls(node: Node, names: Optional[Iterable[str]] = None) -> list[Node]:
@@ -342,43 +333,58 @@ def file_functions(parsed_file) -> dict:
     return out
 
 
-_file_index: "OrderedDict[int, tuple]" = OrderedDict()
+_file_index: "OrderedDict[tuple, tuple]" = OrderedDict()
 
 
-def _index(parsed_file) -> tuple[dict, dict]:
-    """Built once per parsed file: identifier -> [(function, node)] for the identifiers inside its
-    functions, and callback name -> [variables of ops structs initialised with it]."""
-    key = id(parsed_file)
+def _per_file(parsed_file, what: str, build: Callable) -> dict:
+    """build(parsed_file), once per parsed file (the last few kept)."""
+    key = (id(parsed_file), what)
     hit = _file_index.get(key)
     if hit is not None and hit[0] is parsed_file:
-        return hit[1], hit[2]
-    mentions: dict = {}
-    for f in file_functions(parsed_file).values():
-        for n in _nodes(f.node, "(identifier) @n"):
-            mentions.setdefault(text(n), []).append((f, n))
-    ops: dict = {}
-    tree = getattr(parsed_file, "tree", None)
-    for n in (_nodes(tree.root_node, "(init_declarator value: (initializer_list)) @n") if tree is not None else ()):
-        var = declared_name(n.child_by_field_name("declarator"))
-        for pair in n.child_by_field_name("value").named_children:
-            if pair.type == "initializer_pair" and var is not None:
-                ops.setdefault(norm(text(pair.child_by_field_name("value"))), []).append(text(var))
-    _file_index[key] = (parsed_file, mentions, ops)
-    if len(_file_index) > 8:
+        return hit[1]
+    value = build(parsed_file)
+    _file_index[key] = (parsed_file, value)
+    if len(_file_index) > 16:
         _file_index.popitem(last=False)
-    return mentions, ops
+    return value
+
+
+def _mentions(parsed_file) -> dict:
+    """identifier -> [(function, node)] for the identifiers inside the file's functions."""
+    def build(pf):
+        mentions: dict = {}
+        for f in file_functions(pf).values():
+            for n in _nodes(f.node, "(identifier) @n"):
+                mentions.setdefault(text(n), []).append((f, n))
+        return mentions
+    return _per_file(parsed_file, "mentions", build)
+
+
+def _ops(parsed_file) -> dict:
+    """callback name -> [variables of ops structs initialised with it] (a pass over the file's
+    initialisers only: a walk's callbacks need no index of every identifier)."""
+    def build(pf):
+        ops: dict = {}
+        tree = getattr(pf, "tree", None)
+        for n in (_nodes(tree.root_node, "(init_declarator value: (initializer_list)) @n") if tree is not None else ()):
+            var = declared_name(n.child_by_field_name("declarator"))
+            for pair in n.child_by_field_name("value").named_children:
+                if pair.type == "initializer_pair" and var is not None:
+                    ops.setdefault(norm(text(pair.child_by_field_name("value"))), []).append(text(var))
+        return ops
+    return _per_file(parsed_file, "ops", build)
 
 
 def references(parsed_file, name: str) -> list[tuple[object, Node]]:
     """(function, node) for every mention of `name` inside another function of the file: a call
     `name(...)`, or the name used as a value (a callback in an ops struct is found by `ops_structs_naming`)."""
-    mentions, _ops = _index(parsed_file)
+    mentions = _mentions(parsed_file)
     return [(f, n) for f, n in mentions.get(name, []) if f.name != name]
 
 
 def ops_callbacks(parsed_file, var: str) -> list[str]:
     """What the ops struct `var` of the file is initialised with (`.pte_entry = foo` -> foo)."""
-    _mentions, ops = _index(parsed_file)
+    ops = _ops(parsed_file)
     return [cb for cb, owners in ops.items() if var in owners]
 
 
@@ -389,7 +395,7 @@ def nodes_of_type(node: Node, node_type: str) -> list[Node]:
 
 def ops_structs_naming(parsed_file, name: str) -> list[str]:
     """Variables of the file initialised with `.field = name` (e.g. a `struct mm_walk_ops`)."""
-    _mentions, ops = _index(parsed_file)
+    ops = _ops(parsed_file)
     return list(dict.fromkeys(ops.get(name, [])))
 
 
