@@ -290,9 +290,7 @@ def parse_message(raw: bytes, source: Source, errors: Errors,
     cte = wanted.get("content-transfer-encoding", "")
     # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
     if reload is not None:
-        def load_body() -> str:
-            again = reload()
-            return decode_body(again, split_head_body(again)[1], ctype, cte, source, errors)
+        load_body = reloaded_body(reload, ctype, cte, source, errors, first=raw)
     elif _params(ctype)[0].startswith("multipart/"):
         def load_body() -> str:
             return decode_body(raw, body, ctype, cte, source, errors)
@@ -305,6 +303,18 @@ def parse_message(raw: bytes, source: Source, errors: Errors,
         references=refs, headers=tuple(headers), source=source, body_loader=load_body,
         synthetic_id=synthetic, header_decoder=decode_words,
     )
+
+
+def reloaded_body(reload: Callable[[], bytes], ctype: str, cte: str, source: Source, errors: Errors,
+                  first: Optional[bytes] = None) -> Callable[[], str]:
+    """A body loader that keeps no bytes: each call reads the mail again (`reload`) and decodes
+    it; `first`, the bytes already in hand, serves the first call and is then let go."""
+    held = [first] if first is not None else []
+
+    def load_body() -> str:
+        raw = held.pop() if held else reload()
+        return decode_body(raw, split_head_body(raw)[1], ctype, cte, source, errors)
+    return load_body
 
 
 # --- bodies -----------------------------------------------------------------
