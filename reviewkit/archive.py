@@ -8,6 +8,7 @@ process. REVIEWKIT_JOBS=N sets the number of workers (1: none).
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from typing import Callable, Iterator, Optional
@@ -71,7 +72,16 @@ def _list(path: str) -> tuple[list, Errors]:
 
 
 def _examine_chunk(job: tuple[str, list]) -> list[Record]:
-    path, items = job
+    collecting = gc.isenabled()
+    gc.disable()  # as in parse_inputs: nothing made here holds a cycle
+    try:
+        return _examine_items(*job)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _examine_items(path: str, items: list) -> list[Record]:
     out: list[Record] = []
     for repo_path, where, oid in items:
         errors = Errors()

@@ -26,6 +26,8 @@ FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested
                                                "Co-developed-by", "Fixes", "Link", "Closes",
                                                "Reported-and-tested-by"))
 
+# a line that may give a follow-up trailer (parse_followup_trailers decides)
+_ANY_FOLLOWUP = re.compile("^(?:" + "|".join(sorted(FOLLOWUP_KEYS)) + "):", re.I | re.M)
 # linear on hostile lines: no lazy group before a whitespace run, no address start inside a word
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S(?:.*\S)?)\s*$")
 _EMAIL = re.compile(r"<?(?<![^\s<>@\"])([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
@@ -142,6 +144,8 @@ def _valid_followup(key: str, value: str) -> bool:
 
 def parse_followup_trailers(body: str, msgid: str = "", sender: Optional[Person] = None) -> tuple[Trailer, ...]:
     """Trailers a reviewer gave in a reply: unquoted lines above the signature."""
+    if not _ANY_FOLLOWUP.search(body):  # most replies give none: not read line by line
+        return ()
     out = []
     for n, raw in enumerate(body.split("\n"), 1):
         if raw.rstrip() in ("--", "-- "):

@@ -71,8 +71,22 @@ def _bytes_to_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
+# a header line, in a head decoded and unfolded whole (see raw_headers)
+_HEADER_LINE = re.compile(r"^([!-9;-~]+)[ \t]*:(.*)", re.M)
+
+
 def raw_headers(head: bytes) -> list[tuple[str, str]]:
     """Unfolded (name, raw value) pairs; lines that are not headers are skipped."""
+    try:  # the usual head, UTF-8 throughout: read in one pass (each value decodes as it would alone)
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return _raw_headers_each(head)
+    # unfolded in one pass (a fold is a line break before white space, never a header's end)
+    return [(name, value.strip()) for name, value in _HEADER_LINE.findall(_FOLD_WS.sub(" ", text))]
+
+
+def _raw_headers_each(head: bytes) -> list[tuple[str, str]]:
+    """raw_headers() value by value: each decoded as ASCII, UTF-8 or Latin-1, whichever reads it."""
     out = []
     for chunk in _UNFOLD_SPLIT.split(head):
         m = _HEADER_NAME.match(chunk)
