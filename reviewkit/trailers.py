@@ -26,8 +26,8 @@ FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested
                                                "Co-developed-by", "Fixes", "Link", "Closes",
                                                "Reported-and-tested-by"))
 
-# a line that may give a follow-up trailer (parse_followup_trailers decides)
-_ANY_FOLLOWUP = re.compile("^(?:" + "|".join(sorted(FOLLOWUP_KEYS)) + "):", re.I | re.M)
+# what a line giving a follow-up trailer holds (parse_followup_trailers decides)
+_FOLLOWUP_COLON = tuple(k + ":" for k in sorted(FOLLOWUP_KEYS))
 # linear on hostile lines: no lazy group before a whitespace run, no address start inside a word
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S(?:.*\S)?)\s*$")
 _EMAIL = re.compile(r"<?(?<![^\s<>@\"])([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
@@ -144,7 +144,8 @@ def _valid_followup(key: str, value: str) -> bool:
 
 def parse_followup_trailers(body: str, msgid: str = "", sender: Optional[Person] = None) -> tuple[Trailer, ...]:
     """Trailers a reviewer gave in a reply: unquoted lines above the signature."""
-    if not _ANY_FOLLOWUP.search(body):  # most replies give none: not read line by line
+    lowered = body.lower()  # most replies give none: not read line by line
+    if not any(key in lowered for key in _FOLLOWUP_COLON):
         return ()
     out = []
     for n, raw in enumerate(body.split("\n"), 1):
