@@ -11,12 +11,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+from functools import partial
 from typing import Callable, Iterator, Optional
 
 from .ingest.gitsrc import list_public_inbox, read_blob
-from .ingest.mail import decode_words, parse_message, reloaded_body
+from .ingest.mail import parse_message
 from .model import Errors, Message, Source
-from .pipeline import Examined, examine_read, trimmed
+from .pipeline import Examined, examine_read, headerless
 
 CHUNK = 250           # mails per task: large enough that pickling is cheap, small enough to stream
 PARALLEL_FROM = 2000  # fewer mails than this are not worth starting workers for
@@ -51,15 +52,12 @@ def read_archive(path: str, errors: Errors,
             results: Iterator[list[Record]] = map(_examine_chunk, chunks)
         else:
             results = pool.imap(_examine_chunk, chunks)
-        for (_, items), records in zip(chunks, results):
-            for (repo_path, _, oid), (msg, read_errors, seen) in zip(items, records):
+        for records in results:
+            for msg, read_errors, seen in records:
                 errors.extend(read_errors)
-                if msg is None:
-                    continue
-                _give_body(msg, repo_path, oid, errors)
-                if seen.patch is not None:  # sent without its Message (see _examine_chunk)
-                    object.__setattr__(seen.patch, "message", msg)
-                yield msg, seen
+                if msg is not None:
+                    msg.body_loader.errors = errors  # a body read again reports to this run
+                    yield msg, seen
     finally:
         if pool is not None:
             pool.terminate()
@@ -85,33 +83,12 @@ def _examine_items(path: str, items: list) -> list[Record]:
     out: list[Record] = []
     for repo_path, where, oid in items:
         errors = Errors()
-        raw = read_blob(repo_path, oid)
-        msg = parse_message(raw, Source(path, where), errors)
+        # the body loader reads the blob again when asked (a partial and a class pickle: closures do not)
+        msg = parse_message(read_blob(repo_path, oid), Source(path, where), errors,
+                            reload=partial(read_blob, repo_path, oid))
         if msg is None:
             out.append((None, errors, None))
             continue
-        msg = trimmed(msg)
-        seen = examine_read(msg, errors)
-        # closures do not cross processes: the parent gives the body loader back (_give_body)
-        object.__setattr__(msg, "body_loader", _no_body)
-        object.__setattr__(msg, "header_decoder", _no_decoder)
-        if seen.patch is not None:
-            object.__setattr__(seen.patch, "message", None)
-        out.append((msg, errors, seen))
+        msg = headerless(msg)
+        out.append((msg, errors, examine_read(msg, errors)))
     return out
-
-
-def _no_body() -> str:
-    return ""
-
-
-def _no_decoder(value: str) -> str:
-    return value
-
-
-def _give_body(msg: Message, repo_path: str, oid: str, errors: Errors) -> None:
-    ctype = msg.header("Content-Type", "") or ""
-    cte = msg.header("Content-Transfer-Encoding", "") or ""
-    object.__setattr__(msg, "body_loader", reloaded_body(lambda: read_blob(repo_path, oid), ctype, cte,
-                                                         msg.source, errors))
-    object.__setattr__(msg, "header_decoder", decode_words)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Optional
+from itertools import chain, repeat
+from typing import Iterator, Optional
 
 from unidiff import PatchSet
 from unidiff.constants import (DEV_NULL, RE_DIFF_GIT_DELETED_FILE, RE_DIFF_GIT_HEADER, RE_DIFF_GIT_INDEX,
@@ -240,19 +241,41 @@ def path_is_safe(path: str) -> bool:
 _ADDED, _REMOVED = Line("+", "", None, None), Line("-", "", None, None)
 
 
-def summary_lines(added: int, removed: int) -> tuple:
-    """A hunk's lines as a summary keeps them: what FileDiff.added/.removed count, no text."""
-    return (_ADDED,) * added + (_REMOVED,) * removed
+class SummaryLines:
+    """A summary hunk's lines: `added` `+` Lines then `removed` `-` Lines, with no text (what
+    FileDiff.added/.removed count), and two numbers held instead of a Line per line."""
+    __slots__ = ("added", "removed")
+
+    def __init__(self, added: int, removed: int) -> None:
+        self.added, self.removed = added, removed
+
+    def __iter__(self) -> Iterator[Line]:
+        return chain(repeat(_ADDED, self.added), repeat(_REMOVED, self.removed))
+
+    def __len__(self) -> int:
+        return self.added + self.removed
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SummaryLines) and (self.added, self.removed) == (other.added, other.removed)
+
+    def __hash__(self) -> int:
+        return hash((self.added, self.removed))
+
+    def __reduce__(self):
+        return SummaryLines, (self.added, self.removed)
+
+    def __repr__(self) -> str:
+        return f"SummaryLines(added={self.added}, removed={self.removed})"
 
 
 def _convert(pf, summary: bool = False) -> FileDiff:
     """unidiff's file -> FileDiff; `summary` (a metadata-only parse): each hunk's lines are its
-    counts (summary_lines)."""
+    counts (SummaryLines)."""
     hunks = []
     for h in pf:
         if summary:
             hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
-                              h.section_header or "", summary_lines(h.added, h.removed)))
+                              h.section_header or "", SummaryLines(h.added, h.removed)))
             continue
         out = []
         no_nl_old = no_nl_new = False
@@ -375,7 +398,7 @@ def _summary_file(chunk: list[str]) -> Optional[FileDiff]:
                 return None
             i += 1
         hunks.append(Hunk(int(start_old), len_old, int(start_new), len_new, section or "",
-                          summary_lines(added, removed)))
+                          SummaryLines(added, removed)))
     return _file_diff("".join(line + "\n" for line in info), source, target, False, source_mode, target_mode,
                       tuple(hunks))
 
@@ -383,7 +406,7 @@ def _summary_file(chunk: list[str]) -> Optional[FileDiff]:
 def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors: Errors,
                summary: bool = False) -> tuple[tuple, str, int]:
     """Parse the diff starting at `start`: (FileDiffs, diff text, index after the diff).
-    `summary`: hunks keep their headers and line counts only (summary_lines), read in one pass
+    `summary`: hunks keep their headers and line counts only (SummaryLines), read in one pass
     (_summary_file), several times faster than unidiff reading every line."""
     scanner = _DiffScanner(text_lines, start, name, where, errors)
     scanner.scan()

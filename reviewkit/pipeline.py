@@ -137,7 +137,7 @@ def _read(inputs: list[str], errors: Errors, repo_dir, stdin, input_format, look
             continue
         for msg in read_inputs([spec], errors, repo_dir=repo_dir, stdin=stdin, input_format=input_format,
                                lookup=lookup, expect=expect):
-            msg = trimmed(msg)
+            msg = headerless(msg)
             yield msg, examine_read(msg, errors)
 
 
@@ -189,16 +189,11 @@ def examine_read(m: Message, read_errors: Errors) -> Examined:
     return seen
 
 
-# Headers kept in a summary-only parse: who, what, when and MIME (threading is in the Message's
-# fields). The rest (Received, DKIM, ARC, To/Cc, References...) is most of a list mail's header
-# bytes, and nothing after parsing reads them.
-_ADDRESSING = frozenset(("from", "subject", "date", "message-id", "mime-version", "content-type",
-                         "content-transfer-encoding"))
-
-
-def trimmed(msg: Message) -> Message:
-    """The message with only its addressing and MIME headers (summary-only parse)."""
-    return replace(msg, headers=tuple(h for h in msg.headers if h[0].lower() in _ADDRESSING))
+def headerless(msg: Message) -> Message:
+    """The message without its raw headers (summary-only parse): what `parse` shows of them is
+    in the Message's fields, and the body loader holds the MIME type it needs. The raw headers
+    (Received, DKIM, ARC...) are most of a list mail's header bytes, and nothing reads them."""
+    return replace(msg, headers=())
 
 
 def _real_first(read: list[Message]) -> list[Message]:

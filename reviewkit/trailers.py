@@ -27,7 +27,7 @@ FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested
                                                "Reported-and-tested-by"))
 
 # what a line giving a follow-up trailer holds (parse_followup_trailers decides)
-_FOLLOWUP_COLON = tuple(k + ":" for k in sorted(FOLLOWUP_KEYS))
+_FOLLOWUP_COLON = tuple(sorted({("-by" if k.endswith("-by") else k) + ":" for k in FOLLOWUP_KEYS}))
 # linear on hostile lines: no lazy group before a whitespace run, no address start inside a word
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S(?:.*\S)?)\s*$")
 _EMAIL = re.compile(r"<?(?<![^\s<>@\"])([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")

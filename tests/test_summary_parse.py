@@ -20,7 +20,7 @@ from reviewkit import archive, patches
 from reviewkit.ingest import read_inputs
 from reviewkit.ingest.mail import _raw_headers_each, raw_headers, split_head_body
 from reviewkit.model import Errors, Hunk, Patch
-from reviewkit.patches import parse_patch, summary_lines
+from reviewkit.patches import SummaryLines, parse_patch
 from reviewkit.pipeline import parse_inputs
 from reviewkit.render.data import parse_data
 from tests.test_stream import build_public_inbox, cli, from_jsonl, full_json
@@ -36,7 +36,7 @@ def summarised(p: Patch) -> Patch:
     """The full parse reduced to what a summary keeps."""
     files = tuple(replace(f, hunks=tuple(
         Hunk(h.old_start, h.old_len, h.new_start, h.new_len, h.section,
-             summary_lines(sum(ln.kind == "+" for ln in h.lines), sum(ln.kind == "-" for ln in h.lines)))
+             SummaryLines(sum(ln.kind == "+" for ln in h.lines), sum(ln.kind == "-" for ln in h.lines)))
         for h in f.hunks)) for f in p.files)
     return replace(p, files=files)
 

@@ -308,7 +308,7 @@ def parse_message(raw: bytes, source: Source, errors: Errors,
     cte = wanted.get("content-transfer-encoding", "")
     # the loader keeps only what decoding needs: the body, or the whole mail for MIME walking
     if reload is not None:
-        load_body = reloaded_body(reload, ctype, cte, source, errors, first=raw)
+        load_body = ReloadedBody(reload, ctype, cte, source, errors, first=raw)
     elif _params(ctype)[0].startswith("multipart/"):
         def load_body() -> str:
             return decode_body(raw, body, ctype, cte, source, errors)
@@ -323,16 +323,20 @@ def parse_message(raw: bytes, source: Source, errors: Errors,
     )
 
 
-def reloaded_body(reload: Callable[[], bytes], ctype: str, cte: str, source: Source, errors: Errors,
-                  first: Optional[bytes] = None) -> Callable[[], str]:
+class ReloadedBody:
     """A body loader that keeps no bytes: each call reads the mail again (`reload`) and decodes
-    it; `first`, the bytes already in hand, serves the first call and is then let go."""
-    held = [first] if first is not None else []
+    it; `first`, the bytes already in hand, serves the first call and is then let go. (A class
+    with slots, not a closure: a whole archive holds one per message.)"""
+    __slots__ = ("reload", "ctype", "cte", "source", "errors", "first")
 
-    def load_body() -> str:
-        raw = held.pop() if held else reload()
-        return decode_body(raw, split_head_body(raw)[1], ctype, cte, source, errors)
-    return load_body
+    def __init__(self, reload: Callable[[], bytes], ctype: str, cte: str, source: Source, errors: Errors,
+                 first: Optional[bytes] = None) -> None:
+        self.reload, self.ctype, self.cte, self.source, self.errors = reload, ctype, cte, source, errors
+        self.first = first
+
+    def __call__(self) -> str:
+        raw, self.first = (self.first, None) if self.first is not None else (self.reload(), None)
+        return decode_body(raw, split_head_body(raw)[1], self.ctype, self.cte, self.source, self.errors)
 
 
 # --- bodies -----------------------------------------------------------------
