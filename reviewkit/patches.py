@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Optional
+from itertools import chain, repeat
+from typing import Iterator, Optional
 
 from unidiff import PatchSet
+from unidiff.constants import (DEV_NULL, RE_DIFF_GIT_DELETED_FILE, RE_DIFF_GIT_HEADER, RE_DIFF_GIT_INDEX,
+                               RE_DIFF_GIT_NEW_FILE, RE_DIFF_GIT_NEW_MODE, RE_DIFF_GIT_OLD_MODE, RE_HUNK_HEADER,
+                               RE_NO_NEWLINE_MARKER, RE_TARGET_FILENAME)
 from unidiff.errors import UnidiffParseError
 
 from .ingest.mail import parse_person
@@ -234,30 +238,45 @@ def path_is_safe(path: str) -> bool:
     return not (norm == ".." or norm.startswith("../") or "/../" in f"/{path}/")
 
 
-def _convert(pf) -> FileDiff:
-    info = "".join(pf.patch_info or [])
-    old = _clean_path(pf.source_file)
-    new = _clean_path(pf.target_file)
-    rename_from = re.search(r"^rename from (.*)$", info, re.M)
-    rename_to = re.search(r"^rename to (.*)$", info, re.M)
-    if rename_from or rename_to:
-        status = "renamed"
-        old = _clean_path(rename_from.group(1)) if rename_from else old
-        new = _clean_path(rename_to.group(1)) if rename_to else new
-    elif "copy from " in info:
-        status = "copied"
-    elif old is None or "new file mode" in info:
-        status, old = "added", None
-    elif new is None or "deleted file mode" in info:
-        status, new = "deleted", None
-    elif not len(pf) and ("old mode" in info) and not pf.is_binary_file:
-        status = "mode"
-    else:
-        status = "modified"
-    if status in ("added",) and new is None:
-        new = _clean_path(pf.target_file) or _clean_path(pf.source_file)
+_ADDED, _REMOVED = Line("+", "", None, None), Line("-", "", None, None)
+
+
+class SummaryLines:
+    """A summary hunk's lines: `added` `+` Lines then `removed` `-` Lines, with no text (what
+    FileDiff.added/.removed count), and two numbers held instead of a Line per line."""
+    __slots__ = ("added", "removed")
+
+    def __init__(self, added: int, removed: int) -> None:
+        self.added, self.removed = added, removed
+
+    def __iter__(self) -> Iterator[Line]:
+        return chain(repeat(_ADDED, self.added), repeat(_REMOVED, self.removed))
+
+    def __len__(self) -> int:
+        return self.added + self.removed
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SummaryLines) and (self.added, self.removed) == (other.added, other.removed)
+
+    def __hash__(self) -> int:
+        return hash((self.added, self.removed))
+
+    def __reduce__(self):
+        return SummaryLines, (self.added, self.removed)
+
+    def __repr__(self) -> str:
+        return f"SummaryLines(added={self.added}, removed={self.removed})"
+
+
+def _convert(pf, summary: bool = False) -> FileDiff:
+    """unidiff's file -> FileDiff; `summary` (a metadata-only parse): each hunk's lines are its
+    counts (SummaryLines)."""
     hunks = []
     for h in pf:
+        if summary:
+            hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
+                              h.section_header or "", SummaryLines(h.added, h.removed)))
+            continue
         out = []
         no_nl_old = no_nl_new = False
         prev = None
@@ -272,31 +291,132 @@ def _convert(pf) -> FileDiff:
             out.append(prev)
         hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
                           h.section_header or "", tuple(out), no_nl_old, no_nl_new))
+    return _file_diff("".join(pf.patch_info or []), pf.source_file, pf.target_file, pf.is_binary_file,
+                      pf.source_mode, pf.target_mode, tuple(hunks))
+
+
+def _file_diff(info: str, source_file: Optional[str], target_file: Optional[str], is_binary: bool,
+               source_mode: Optional[str], target_mode: Optional[str], hunks: tuple) -> FileDiff:
+    """A FileDiff from what unidiff reads of a file's diff: its header lines (`info`), its paths
+    as the headers give them, binary or not, modes, and the hunks already made."""
+    old = _clean_path(source_file)
+    new = _clean_path(target_file)
+    rename_from = re.search(r"^rename from (.*)$", info, re.M)
+    rename_to = re.search(r"^rename to (.*)$", info, re.M)
+    if rename_from or rename_to:
+        status = "renamed"
+        old = _clean_path(rename_from.group(1)) if rename_from else old
+        new = _clean_path(rename_to.group(1)) if rename_to else new
+    elif "copy from " in info:
+        status = "copied"
+    elif old is None or "new file mode" in info:
+        status, old = "added", None
+    elif new is None or "deleted file mode" in info:
+        status, new = "deleted", None
+    elif not hunks and ("old mode" in info) and not is_binary:
+        status = "mode"
+    else:
+        status = "modified"
+    if status in ("added",) and new is None:
+        new = _clean_path(target_file) or _clean_path(source_file)
     idx = re.search(r"^index ([0-9a-f]+)\.\.([0-9a-f]+)", info, re.M)
     sim = re.search(r"^similarity index (\d+)%", info, re.M)
-    binary = pf.is_binary_file or "GIT binary patch" in info or "Binary files" in info
-    return FileDiff(old, new, status, tuple(hunks), binary, pf.source_mode, pf.target_mode,
+    binary = is_binary or "GIT binary patch" in info or "Binary files" in info
+    return FileDiff(old, new, status, hunks, binary, source_mode, target_mode,
                     int(sim.group(1)) if sim else None,
                     idx.group(1) if idx else None, idx.group(2) if idx else None)
 
 
-def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors: Errors) -> tuple[tuple, str, int]:
-    """Parse the diff starting at `start`: (FileDiffs, diff text, index after the diff)."""
+# git's file header lines that only name things (unidiff keeps them as the file's info)
+_INFO_ONLY = ("index ", "similarity index ", "rename from ", "rename to ")
+
+
+def _summary_file(chunk: list[str]) -> Optional[FileDiff]:
+    """One file's chunk (as the scanner cut it) read for a summary in one pass, exactly as unidiff
+    reads it, or None when the chunk is not a plain git diff (quoted or binary paths, copies,
+    non-git headers, unusual hunks): unidiff then reads the whole diff."""
+    m = RE_DIFF_GIT_HEADER.match(chunk[0])
+    if m is None or '"' in chunk[0]:
+        return None
+    source, target = m.group("source"), m.group("target")
+    source_mode = target_mode = None
+    info = [chunk[0]]
+    i, n = 1, len(chunk)
+    while i < n and not chunk[i].startswith("@@"):
+        line = chunk[i]
+        i += 1
+        if line.startswith("--- "):
+            continue  # inside a git header, unidiff takes the paths from `diff --git`
+        if line.startswith("+++ "):
+            if RE_TARGET_FILENAME.match(line).group("filename") != target:
+                return None
+            continue
+        if (mm := RE_DIFF_GIT_NEW_FILE.match(line)) is not None:
+            source, target_mode = DEV_NULL, mm.group("mode")
+        elif (mm := RE_DIFF_GIT_DELETED_FILE.match(line)) is not None:
+            target, source_mode = DEV_NULL, mm.group("mode")
+        elif (mm := RE_DIFF_GIT_OLD_MODE.match(line)) is not None:
+            source_mode = mm.group("mode")
+        elif (mm := RE_DIFF_GIT_NEW_MODE.match(line)) is not None:
+            target_mode = mm.group("mode")
+        elif (mm := RE_DIFF_GIT_INDEX.match(line)) is not None:
+            source_mode = source_mode if source_mode is not None else mm.group("mode")
+            target_mode = target_mode if target_mode is not None else mm.group("mode")
+        elif not line.startswith(_INFO_ONLY):
+            return None
+        info.append(line)
+    hunks = []
+    while i < n:
+        h = RE_HUNK_HEADER.match(chunk[i])
+        if h is None:
+            return None
+        start_old, len_old, start_new, len_new, section = h.groups()
+        len_old = 1 if len_old is None else int(len_old)
+        len_new = 1 if len_new is None else int(len_new)
+        if not (len_old or len_new):
+            return None
+        i += 1
+        old = new = added = removed = 0
+        while i < n and (old < len_old or new < len_new):
+            c = chunk[i][:1]
+            if c == "+":
+                new += 1
+                added += 1
+            elif c == "-":
+                old += 1
+                removed += 1
+            elif c == " " or c == "":
+                old += 1
+                new += 1
+            elif c != "\\":
+                return None
+            i += 1
+        if old != len_old or new != len_new:
+            return None
+        while i < n and chunk[i][:1] == "\\":
+            if not RE_NO_NEWLINE_MARKER.match(chunk[i]):
+                return None
+            i += 1
+        hunks.append(Hunk(int(start_old), len_old, int(start_new), len_new, section or "",
+                          SummaryLines(added, removed)))
+    return _file_diff("".join(line + "\n" for line in info), source, target, False, source_mode, target_mode,
+                      tuple(hunks))
+
+
+def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors: Errors,
+               summary: bool = False) -> tuple[tuple, str, int]:
+    """Parse the diff starting at `start`: (FileDiffs, diff text, index after the diff).
+    `summary`: hunks keep their headers and line counts only (SummaryLines), read in one pass
+    (_summary_file), several times faster than unidiff reading every line."""
     scanner = _DiffScanner(text_lines, start, name, where, errors)
     scanner.scan()
     scanner.files = [chunk for chunk in scanner.files if id(chunk) not in scanner.skipped]
+    # a summary of plain git diffs is read in one pass here; anything else by unidiff
+    fast = [_summary_file(chunk) for chunk in scanner.files] if summary else [None]
+    read = fast if all(f is not None for f in fast) else [_convert(pf, summary) for pf in
+                                                          _unidiff(scanner.files, summary, name, where, errors)]
     files = []
-    try:  # one unidiff pass for the whole diff; file by file only to isolate a bad one
-        parsed_all = list(PatchSet("".join("\n".join(chunk) + "\n" for chunk in scanner.files)))
-    except UnidiffParseError:
-        parsed_all = []
-        for chunk in scanner.files:
-            try:
-                parsed_all.extend(PatchSet("\n".join(chunk) + "\n"))
-            except UnidiffParseError as exc:
-                errors.add(name, where, f"diff of {chunk[0][:80]!r} not understood ({exc}); file skipped")
-    for pf in parsed_all:
-        fd = _convert(pf)
+    for fd in read:
         unsafe = [p for p in (fd.old_path, fd.new_path) if p is not None and not path_is_safe(p)]
         if unsafe:
             errors.add(name, where, f"diff path {unsafe[0]!r} leaves the source tree; file ignored")
@@ -306,11 +426,29 @@ def parse_diff(text_lines: list[str], start: int, name: str, where: str, errors:
     return tuple(files), diff_text + ("\n" if diff_text else ""), scanner.end
 
 
+def _unidiff(chunks: list[list[str]], summary: bool, name: str, where: str, errors: Errors) -> list:
+    """unidiff's files for the scanner's chunks: one pass for the whole diff; file by file only
+    to isolate a bad one. `summary`: its metadata-only pass (counts, no lines)."""
+    try:
+        return list(PatchSet("".join("\n".join(chunk) + "\n" for chunk in chunks), metadata_only=summary))
+    except UnidiffParseError:
+        pass
+    parsed = []
+    for chunk in chunks:
+        try:
+            parsed.extend(PatchSet("\n".join(chunk) + "\n", metadata_only=summary))
+        except UnidiffParseError as exc:
+            errors.add(name, where, f"diff of {chunk[0][:80]!r} not understood ({exc}); file skipped")
+    return parsed
+
+
 def parse_diffstat(notes: str) -> tuple:
     return tuple((m.group(1).strip(), m.group(2).strip()) for m in map(_DIFFSTAT.match, notes.split("\n")) if m)
 
 
 def find_pull_url(text: str) -> Optional[str]:
+    if "available in the git" not in text.lower():  # what _PULL needs, found far faster
+        return None
     m = _PULL.search(text)
     if not m:
         return None
@@ -328,8 +466,9 @@ def find_pull_url(text: str) -> Optional[str]:
     return None
 
 
-def parse_patch(msg: Message, errors: Errors) -> Optional[Patch]:
-    """The Patch in a message, or None when it carries no diff and no pull request."""
+def parse_patch(msg: Message, errors: Errors, summary: bool = False) -> Optional[Patch]:
+    """The Patch in a message, or None when it carries no diff and no pull request.
+    `summary`: the files' hunks are counts only (see parse_diff); the diff text is still kept."""
     body = msg.body
     inbody, body = split_inbody_headers(body)
     lines = body.split("\n")
@@ -340,7 +479,7 @@ def parse_patch(msg: Message, errors: Errors) -> Optional[Patch]:
     name = msg.source.input
     where = f"{msg.source.where} {msg.msgid}".strip()
     if diff_at is not None:
-        files, diff_text, diff_end = parse_diff(lines, diff_at, name, where, errors)
+        files, diff_text, diff_end = parse_diff(lines, diff_at, name, where, errors, summary)
     else:
         files, diff_text, diff_end = (), "", len(lines)
     head = "\n".join(lines[:diff_at]) if diff_at is not None else body

@@ -235,8 +235,9 @@ def _work_keys(s: Series) -> set:
 
 
 def attach_followup_trailers(series: list[Series], messages: dict[str, Message], patches: dict[str, Patch],
-                             parent: dict) -> dict[str, Patch]:
-    """Trailers given in replies: to the patch replied to; on the cover, to every patch."""
+                             parent: dict, replies: Optional[dict[str, tuple]] = None) -> dict[str, Patch]:
+    """Trailers given in replies: to the patch replied to; on the cover, to every patch.
+    `replies` (msgid -> trailers its body gives, read beforehand) stands for every body when given."""
     children: dict[str, list[str]] = {}
     for mid, p in parent.items():
         if p is not None:
@@ -256,10 +257,11 @@ def attach_followup_trailers(series: list[Series], messages: dict[str, Message],
     def given(root: str) -> tuple:
         found = []
         for mid in subtree(root):
+            if replies is not None:
+                found.extend(replies.get(mid, ()))
+                continue
             m = messages[mid]
-            # read, not kept: over a whole archive the replies' bodies would all stay in memory
-            body = m.__dict__.get("_body")
-            found.extend(parse_followup_trailers(m.body_loader() if body is None else body, m.msgid, m.sender))
+            found.extend(parse_followup_trailers(m.body, m.msgid, m.sender))
         return tuple(found)
 
     updated = dict(patches)

@@ -26,6 +26,8 @@ FOLLOWUP_KEYS = frozenset(k.lower() for k in ("Reviewed-by", "Acked-by", "Tested
                                                "Co-developed-by", "Fixes", "Link", "Closes",
                                                "Reported-and-tested-by"))
 
+# what a line giving a follow-up trailer holds (parse_followup_trailers decides)
+_FOLLOWUP_COLON = tuple(sorted({("-by" if k.endswith("-by") else k) + ":" for k in FOLLOWUP_KEYS}))
 # linear on hostile lines: no lazy group before a whitespace run, no address start inside a word
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):[ \t]*(\S(?:.*\S)?)\s*$")
 _EMAIL = re.compile(r"<?(?<![^\s<>@\"])([^\s<>@\"]+@[^\s<>]+?)>?(?=\s|$|[>,;])")
@@ -142,6 +144,9 @@ def _valid_followup(key: str, value: str) -> bool:
 
 def parse_followup_trailers(body: str, msgid: str = "", sender: Optional[Person] = None) -> tuple[Trailer, ...]:
     """Trailers a reviewer gave in a reply: unquoted lines above the signature."""
+    lowered = body.lower()  # most replies give none: not read line by line
+    if not any(key in lowered for key in _FOLLOWUP_COLON):
+        return ()
     out = []
     for n, raw in enumerate(body.split("\n"), 1):
         if raw.rstrip() in ("--", "-- "):

@@ -1,6 +1,7 @@
 """No loss on the streaming path: `parse --format json` (patch summaries, bodies not kept,
-written piece by piece) and `--format jsonl` carry the same content as the full parse, on the
-real lore threads and patchwork series, and on a public-inbox archive built from them."""
+written piece by piece) and `--format jsonl` carry the same content as the full parse, on
+every group of the corpus (lore threads, patchwork, stable-mm-6.12, mm-patches-6.1, b4, git),
+and on a public-inbox archive built from lore threads."""
 from __future__ import annotations
 
 import io
@@ -46,7 +47,12 @@ def corpus_inputs(corpus) -> list[list[str]]:
     lore = sorted(str(p) for p in (corpus / "lore-threads").rglob("*.mbox"))
     series = sorted(str(p) for p in (corpus / "patchwork" / "series").glob("*.mbox"))
     mail = sorted(str(p) for p in (corpus / "patchwork" / "mail").glob("*.mbox"))
-    return [lore, series, mail]
+    stable = [str(corpus / "stable-mm-6.12" / "patches")]
+    backports = [str(corpus / "mm-patches-6.1" / "series-a"), str(corpus / "mm-patches-6.1" / "series-b")]
+    b4 = sorted(str(p) for p in (corpus / "b4").glob("*.mbox"))
+    git = sorted(str(p) for p in (corpus / "git").rglob("*") if p.is_file() and p.suffix != ".json"
+                 and not re.search(r"/(info|msg|patch)\d", str(p)))
+    return [lore, series, mail, stable, backports, b4, git]
 
 
 def test_streamed_json_and_jsonl_equal_the_full_parse(corpus):
@@ -60,7 +66,7 @@ def test_streamed_json_and_jsonl_equal_the_full_parse(corpus):
 
 
 def test_stream_writes_what_json_dumps_writes(corpus):
-    inputs = corpus_inputs(corpus)[1]
+    inputs = corpus_inputs(corpus)[1]  # the patchwork series
     data = parse_data(parse_inputs(inputs))
     assert "".join(stream(data)) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     lazy = parse_data(parse_inputs(inputs), lazy=True)
@@ -107,7 +113,7 @@ def test_public_inbox_archive_parses_like_its_mbox(corpus, tmp_path):
 
 
 def test_progress_is_quiet_when_stderr_is_not_a_terminal(corpus, capfd):
-    inputs = corpus_inputs(corpus)[1]
+    inputs = corpus_inputs(corpus)[1]  # the patchwork series
     out = io.StringIO()
     with redirect_stdout(out):
         main(["parse", "--format", "jsonl", *inputs])

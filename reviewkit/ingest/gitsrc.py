@@ -18,6 +18,7 @@ from ..model import Errors
 
 
 MAPPED_LIMIT = 64 << 20
+WINDOW_SIZE = 16 << 20
 
 
 def is_public_inbox(path: str) -> bool:
@@ -44,10 +45,7 @@ def read_public_inbox(path: str, errors: Errors,
     libgit2's object cache is off while reading: every object is read once, and
     with the cache on, memory grows with the archive instead of staying flat.
     """
-    pygit2.settings.enable_caching(False)
-    # pack files are mapped in windows, up to 8 GiB by default: those pages are this process's
-    # memory too, and reading an archive once needs only a few windows
-    pygit2.settings.mwindow_mapped_limit = min(pygit2.settings.mwindow_mapped_limit, MAPPED_LIMIT)
+    _bounded_windows()
     try:
         epochs = list(_message_blobs(path, errors))
         if expect is not None:
@@ -61,6 +59,34 @@ def read_public_inbox(path: str, errors: Errors,
 
 def _reader(repo: pygit2.Repository, oid: pygit2.Oid) -> Callable[[], bytes]:
     return lambda: repo.odb.read(oid)[1]
+
+
+def list_public_inbox(path: str, errors: Errors) -> list[tuple[str, str, str]]:
+    """Every message's (epoch repository, where, blob id) oldest first, as plain strings that
+    another process can read the blobs from (read_blob)."""
+    _bounded_windows()
+    return [(repo.path, f"{name} commit {where}", str(oid))
+            for repo, name, blobs in _message_blobs(path, errors) for where, oid in blobs]
+
+
+_OPEN: dict[str, pygit2.Repository] = {}  # this process's repositories, by path
+
+
+def read_blob(repo_path: str, oid: str) -> bytes:
+    """A blob's bytes, from a repository opened once per process."""
+    repo = _OPEN.get(repo_path)
+    if repo is None:
+        _bounded_windows()
+        repo = _OPEN[repo_path] = pygit2.Repository(repo_path)
+    return repo.odb.read(oid)[1]
+
+
+def _bounded_windows() -> None:
+    """Reading an archive once needs few pack windows: map them small, and few at once (libgit2
+    maps 1 GiB windows, up to 8 GiB, by default; those pages count as this process's memory)."""
+    pygit2.settings.enable_caching(False)
+    pygit2.settings.mwindow_size = min(pygit2.settings.mwindow_size, WINDOW_SIZE)
+    pygit2.settings.mwindow_mapped_limit = min(pygit2.settings.mwindow_mapped_limit, MAPPED_LIMIT)
 
 
 def _message_blobs(path: str, errors: Errors) -> Iterator[tuple[pygit2.Repository, str, list]]:

@@ -41,6 +41,10 @@ def stream(data: dict) -> Iterator[str]:
     yield "\n}\n" if data else "}\n"
 
 
+# one encoder for every line (json.dumps with options builds a new one per call)
+_LINE = json.JSONEncoder(ensure_ascii=False)
+
+
 def jsonl(data: dict) -> Iterator[str]:
     """`parse` data as JSON Lines: a first line with the run's version, command and inputs, then
     one object per message, thread, series, patch and error (key "record" says which), then the
@@ -50,5 +54,5 @@ def jsonl(data: dict) -> Iterator[str]:
                      ensure_ascii=False) + "\n"
     for key, record in JSONL_RECORDS:
         for item in data.get(key, ()):
-            yield json.dumps({"record": record, **item}, ensure_ascii=False) + "\n"
+            yield _LINE.encode({"record": record, **item}) + "\n"
     yield json.dumps({"record": "stats", "stats": data.get("stats", {})}, ensure_ascii=False) + "\n"
