@@ -90,6 +90,12 @@ class Maintainers:
         close()
         return cls(sections, source)
 
+    @classmethod
+    def of_text(cls, text: str) -> "Maintainers":
+        """`parse(text)`, once per content: trees differ per series and per backtest case (and per run
+        of a server); their MAINTAINERS rarely do."""
+        return _parsed(text)
+
     def sections_for(self, path: str) -> list[Section]:
         return [s for s in self._candidates(path) if _matches(s.files, path) and not _matches(s.excludes, path)]
 
@@ -120,6 +126,11 @@ class Maintainers:
                 for e in s.reviewers:
                     out.setdefault(e, {"maintainer": [], "reviewer": []})["reviewer"].append(s.title)
         return out
+
+
+@functools.lru_cache(maxsize=4)  # keyed by the text itself (hashed once per string)
+def _parsed(text: str) -> Maintainers:
+    return Maintainers.parse(text)
 
 
 @functools.lru_cache(maxsize=None)  # the same people maintain many sections

@@ -18,7 +18,7 @@ T = TypeVar("T")
 ENABLED = True
 KEPT = 4096
 _kept: "OrderedDict[tuple, tuple]" = OrderedDict()
-_QUERIES: dict = {}
+_QUERIES: dict = {}  # pattern -> compiled query
 
 
 def per_node(what: str, node: tree_sitter.Node, compute: Callable[[tree_sitter.Node], T]) -> T:
@@ -38,14 +38,19 @@ def per_node(what: str, node: tree_sitter.Node, compute: Callable[[tree_sitter.N
     return value
 
 
+def query(pattern: str) -> tree_sitter.Query:
+    """A compiled tree-sitter query, compiled once per process (rules call this in loops)."""
+    q = _QUERIES.get(pattern)
+    if q is None:
+        from .cparse import LANGUAGE
+        q = _QUERIES[pattern] = tree_sitter.Query(LANGUAGE, pattern)
+    return q
+
+
 def query_nodes(node: tree_sitter.Node, pattern: str, capture: str) -> tuple:
     """The nodes `pattern` captures as `capture` under `node`, in source order (outer first)."""
     def find(n):
-        q = _QUERIES.get(pattern)
-        if q is None:
-            from .cparse import LANGUAGE
-            q = _QUERIES[pattern] = tree_sitter.Query(LANGUAGE, pattern)
-        got = tree_sitter.QueryCursor(q).captures(n).get(capture, [])
+        got = tree_sitter.QueryCursor(query(pattern)).captures(n).get(capture, [])
         return tuple(sorted({(c.start_byte, -c.end_byte, c.id): c for c in got}.values(),
                             key=lambda c: (c.start_byte, -c.end_byte)))
     return per_node(f"query:{capture}:{pattern}", node, find)

@@ -22,14 +22,14 @@ import tree_sitter
 from ..code import memo
 from ..code.analysis import Analysis
 from ..code.changes import FileChange, FunctionChange
-from ..code.cparse import LANGUAGE, ParsedFile
+from ..code.cparse import ParsedFile
+from ..code.memo import query  # noqa: F401 (rules import it from here)
 from ..model import Finding, Patch, Series
 from ..pipeline import Parsed
 
 SEVERITIES = ("error", "warning", "note")
 SCOPES = ("series", "patch", "function", "tree")
 _WS = re.compile(r"\s+")
-_QUERIES: dict[str, tree_sitter.Query] = {}
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,6 @@ def fingerprint(rule: str, path: Optional[str], function: Optional[str], snippet
     return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-def query(pattern: str) -> tree_sitter.Query:
-    """A compiled tree-sitter query (cached: rules call this in loops)."""
-    q = _QUERIES.get(pattern)
-    if q is None:
-        q = _QUERIES[pattern] = tree_sitter.Query(LANGUAGE, pattern)
-    return q
 
 
 def patch_lines(patch: Patch, kind: str) -> frozenset:

@@ -42,10 +42,8 @@ change is about.
 the suggestion names (derived from the touched files: one file `mm/gup.c`
 gives `mm/gup: `; several files give `mm: ` or their common directory).
 """
-import hashlib
 import os
 import re
-from collections import OrderedDict
 
 from reviewkit.maintainers import Maintainers
 from reviewkit.rules import Rule
@@ -151,22 +149,11 @@ def section_names(title: str) -> set:
     return out
 
 
-_MAINTAINERS: "OrderedDict" = OrderedDict()  # hash of the MAINTAINERS text -> Maintainers: parsed once per content
-
-
 def _maintainers(tree):
     if tree is None or getattr(tree, "kind", "none") == "none":
         return None
     text = tree.read_text("MAINTAINERS")
-    if not text:
-        return None
-    key = hashlib.sha1(text.encode("utf-8", "surrogateescape")).digest()
-    hit = _MAINTAINERS.get(key)
-    if hit is None:  # trees differ per series and per backtest case; their MAINTAINERS rarely do
-        hit = _MAINTAINERS[key] = Maintainers.parse(text)
-        while len(_MAINTAINERS) > 4:
-            _MAINTAINERS.popitem(last=False)
-    return hit
+    return Maintainers.of_text(text) if text else None
 
 
 def what_is_wrong(title: str) -> str:
